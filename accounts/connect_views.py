@@ -1,0 +1,172 @@
+"""Contractors: Connect onboarding (hosted or custom) and the dashboard."""
+
+import logging
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q, Sum
+from django.http import HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from payments import gateway
+from payments.models import BalanceSnapshot, ContractorDebit, Payment, Payout
+from payments.services import connect
+from shop.models import Order
+
+from .connect_forms import CustomOnboardingForm
+from .requirements import requirement_labels
+
+logger = logging.getLogger(__name__)
+
+EARNING_STATUSES = [
+    Order.Status.CAPTURED,
+    Order.Status.PARTIALLY_REFUNDED,
+    Order.Status.REFUNDED,
+]
+
+
+def contractor_required(view):
+    @wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        profile = getattr(request.user, "profile", None)
+        if profile is None or not profile.is_contractor:
+            return HttpResponseForbidden("This page is for contractors.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _unreachable(request):
+    messages.error(request, gateway.GatewayUnavailable.user_message)
+    return redirect("accounts:dashboard")
+
+
+@contractor_required
+def onboarding(request):
+    profile = request.user.profile
+    custom = settings.CONNECT_ONBOARDING == "custom"
+    form = CustomOnboardingForm(request.POST or None, request.FILES or None) if custom else None
+    if request.method == "POST" and form is not None and form.is_valid():
+        try:
+            connect.custom_onboarding_submit(
+                user_id=request.user.pk,
+                individual=form.individual(request.user.email),
+                document_front=form.cleaned_data["document"],
+                document_name=form.cleaned_data["document"].name,
+                additional_front=form.cleaned_data["additional_document"],
+                additional_name=form.cleaned_data["additional_document"].name,
+                ip=request.META.get("REMOTE_ADDR", "127.0.0.1"),
+            )
+        except gateway.GatewayUnavailable:
+            messages.error(request, gateway.GatewayUnavailable.user_message)
+        except gateway.GatewayRejected as exc:
+            form.add_error(None, f"Stripe could not accept these details: {exc.user_message}")
+        else:
+            messages.success(request, "Thanks! Your details were sent to Stripe.")
+            return redirect("accounts:dashboard")
+    return render(
+        request,
+        "accounts/onboarding.html",
+        {
+            "profile": profile,
+            "custom": custom,
+            "form": form,
+            "due": requirement_labels(profile.requirements.get("currently_due")),
+        },
+    )
+
+
+@contractor_required
+@require_POST
+def onboarding_start(request):
+    """Send the contractor to Stripe's hosted onboarding with a fresh Account Link."""
+    return _redirect_to_new_link(request)
+
+
+@contractor_required
+def onboarding_refresh(request):
+    """Stripe's refresh_url: the link expired or was used; make a new one."""
+    return _redirect_to_new_link(request)
+
+
+def _redirect_to_new_link(request):
+    try:
+        url = connect.onboarding_link_create(
+            user_id=request.user.pk,
+            refresh_url=request.build_absolute_uri(reverse("accounts:onboarding_refresh")),
+            return_url=request.build_absolute_uri(reverse("accounts:onboarding_return")),
+        )
+    except gateway.GatewayUnavailable:
+        return _unreachable(request)
+    return redirect(url)
+
+
+@contractor_required
+def onboarding_return(request):
+    """Stripe's return_url. The redirect proves nothing: the account's status decides."""
+    try:
+        profile = connect.account_sync(user_id=request.user.pk)
+    except gateway.GatewayUnavailable:
+        return _unreachable(request)
+    if profile.charges_enabled:
+        messages.success(request, "You're all set: you can now sell and get paid.")
+    else:
+        messages.warning(request, "Stripe still needs some details before you can sell.")
+    return redirect("accounts:dashboard")
+
+
+@contractor_required
+def dashboard(request):
+    user = request.user
+    profile = user.profile
+    sales = Order.objects.filter(seller=user)
+    totals = (
+        sales.filter(status__in=EARNING_STATUSES)
+        .values("currency")
+        .annotate(gross=Sum("amount"), fees=Sum("fee_amount"), count=Count("id"))
+    )
+    refunded = (
+        Payment.objects.filter(order__seller=user)
+        .values("currency")
+        .annotate(refunded=Sum("amount_refunded"))
+    )
+    refunded_by_currency = {row["currency"]: row["refunded"] or 0 for row in refunded}
+    context = {
+        "profile": profile,
+        "due": requirement_labels(profile.requirements.get("currently_due")),
+        "disabled_reason": profile.requirements.get("disabled_reason"),
+        "balances": BalanceSnapshot.objects.filter(contractor=user).order_by("currency"),
+        "payouts": Payout.objects.filter(contractor=user)[:10],
+        "transfers": Payment.objects.filter(order__seller=user)
+        .exclude(stripe_transfer_id="")
+        .select_related("order")[:10],
+        "debits": ContractorDebit.objects.filter(contractor=user).select_related("order")[:10],
+        "totals": [
+            {
+                **row,
+                "net": row["gross"] - row["fees"],
+                "refunded": refunded_by_currency.get(row["currency"], 0),
+            }
+            for row in totals
+        ],
+        "awaiting": sales.filter(status=Order.Status.AUTHORIZED).count(),
+        "flagged": sales.filter(Q(flagged=True)).count(),
+    }
+    return render(request, "accounts/dashboard.html", context)
+
+
+@contractor_required
+@require_POST
+def balance_refresh(request):
+    """On-demand balance refresh, throttled per contractor by the service."""
+    try:
+        connect.balance_refresh(user_id=request.user.pk)
+    except gateway.GatewayUnavailable:
+        return _unreachable(request)
+    messages.info(request, "Balance updated.")
+    return redirect("accounts:dashboard")

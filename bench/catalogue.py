@@ -1,0 +1,114 @@
+"""4. Catalogue: requests/s, p50 and SQL queries per page at 10, 1,000 and 100,000 products.
+
+Products are bulk-created for 20 onboarded contractors. Pages: the first page `/`,
+a page in the middle `/?page=N`, and a search `/?q=walnut` (one product in eight
+has the word in its title). Throughput is measured through gunicorn with 8
+connections; p50 with 1 connection (the page's own time, no queueing); queries with
+the test client in this process (anonymous visitor, like the load generator).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import User, UserProfile
+from shop.models import Product
+
+from . import loadgen
+
+SIZES = (10, 1_000, 100_000)
+SELLERS = 20
+PAGE_SIZE = 24  # shop.views.product_list
+WOODS = ["oak", "walnut", "maple", "cherry", "ash", "birch", "elm", "beech"]
+THINGS = ["board", "bowl", "spoon", "stool", "frame", "box", "tray", "shelf", "lamp"]
+
+
+@dataclass
+class PageRow:
+    products: int
+    page: str
+    rps: float
+    p50_ms: float  # 1 connection
+    p99_ms: float  # 8 connections
+    queries: int
+
+
+def sellers() -> list[User]:
+    users = User.objects.bulk_create(
+        User(email=f"catalogue-seller-{n}@bench.invalid", password="!") for n in range(SELLERS)
+    )
+    UserProfile.objects.bulk_create(
+        UserProfile(
+            user=user,
+            role=UserProfile.Role.CONTRACTOR,
+            display_name=f"Workshop {n}",
+            stripe_id=f"acct_benchcatalogue{n:04d}",
+            charges_enabled=True,
+            payouts_enabled=True,
+            details_submitted=True,
+        )
+        for n, user in enumerate(users)
+    )
+    return users
+
+
+def grow(seller_users: list[User], have: int, want: int) -> None:
+    """Add products until there are `want`, in batches."""
+    names = itertools.product(WOODS, THINGS)
+    names = list(names)
+    batch: list[Product] = []
+    for n in range(have, want):
+        wood, thing = names[n % len(names)]
+        batch.append(
+            Product(
+                seller=seller_users[n % len(seller_users)],
+                title=f"{wood.title()} {thing} no. {n}",
+                slug=f"bench-{wood}-{thing}-{n}",
+                description=f"A {wood} {thing}, made to order. Item {n}.",
+                price_amount=500 + (n * 37) % 20_000,
+                currency="usd",
+            )
+        )
+        if len(batch) == 5000:
+            Product.objects.bulk_create(batch)
+            batch = []
+    if batch:
+        Product.objects.bulk_create(batch)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE shop_product")
+
+
+def _queries(path: str) -> int:
+    client = Client()
+    client.get(path)  # warm (first-request work is not per page)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {path}: {response.status_code}")
+    return len(captured)
+
+
+def measure(base: str, *, seconds: float = 3) -> list[PageRow]:
+    users = sellers()
+    rows = []
+    have = 0
+    for size in SIZES:
+        grow(users, have, size)
+        have = size
+        pages = max(1, -(-size // PAGE_SIZE))
+        for path in ("/", f"/?page={max(1, pages // 2)}", "/?q=walnut"):
+            loadgen.load(base, path, connections=4, seconds=1)  # warm
+            single = loadgen.load(base, path, connections=1, seconds=max(1, seconds / 2))
+            loaded = loadgen.load(base, path, connections=8, seconds=seconds)
+            label = path if "page=" not in path else f"/?page={max(1, pages // 2)} (middle)"
+            rows.append(
+                PageRow(size, label, loaded.rps, single.p50_ms, loaded.p99_ms, _queries(path))
+            )
+        time.sleep(0.2)
+    return rows

@@ -1,0 +1,290 @@
+"""Django settings, read from the environment (and an optional `.env`) via django-environ.
+
+Defaults suit a laptop: SQLite file, DEBUG on, the offline Stripe sandbox.
+Production sets DEBUG=False, a real SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and
+REDIS_URL; `python manage.py check --deploy` is then clean.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# Local state: SQLite file, uploads, collected static, the demo's sandbox state,
+# broker folders and logs. VAR_DIR moves it all (the demo's test uses a temp dir).
+VAR_DIR = Path(env("VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env.bool("DEBUG", default=True)
+# A fixed development key only while DEBUG is on; production must provide one.
+SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key" if DEBUG else environ.Env.NOTSET)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "accounts",
+    "shop",
+    "payments",
+    "notifications",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "shop.context_processors.shop",
+                "notifications.context_processors.unread",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes (web, worker, beat) share the file in the demo: wait for locks.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+    # Tests run the web server and a Celery worker in threads: a file, not shared memory.
+    # One file per test run, so parallel runs on one machine do not collide.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:profile"
+LOGOUT_REDIRECT_URL = "shop:product_list"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise expects it, even before collectstatic
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_URL = "media/"
+
+# --- Security: strict whenever DEBUG is off --------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Celery ----------------------------------------------------------------
+# The broker is decided here and only here: CELERY_BROKER_URL if set, else Redis at
+# REDIS_URL, else an embedded broker that needs no server: kombu's `filesystem://`
+# transport, one message file per task under VAR_DIR/celery/, shared by the web
+# server, the worker and beat on this machine (the demo without Redis; `make demo`
+# blanks REDIS_URL for its processes when Redis does not answer). Production sets
+# REDIS_URL. Under pytest the fallback is the in-process `memory://` broker instead,
+# so test runs never leave tasks in the folders a demo worker would pick up.
+REDIS_URL = env("REDIS_URL", default="")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="") or REDIS_URL
+if not CELERY_BROKER_URL:
+    # (The host name only keeps kombu from warning that none was given.)
+    CELERY_BROKER_URL = "memory://" if "pytest" in sys.modules else "filesystem://localhost/"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_FOLDER = VAR_DIR / "celery"
+    for _folder in ("messages", "processed", "control"):
+        (CELERY_BROKER_FOLDER / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Producers write and the worker reads the same folder: one shared queue.
+        "data_folder_in": str(CELERY_BROKER_FOLDER / "messages"),
+        "data_folder_out": str(CELERY_BROKER_FOLDER / "messages"),
+        "processed_folder": str(CELERY_BROKER_FOLDER / "processed"),
+        "control_folder": str(CELERY_BROKER_FOLDER / "control"),
+        # The worker polls the folder; 1 s (kombu's default) would slow every webhook.
+        "polling_interval": 0.1,
+    }
+    # Remote control (inspect, broadcast) would fill the folder with messages for
+    # workers long gone; the demo does not need it.
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
+    # The stock transport lets a worker read a half-written message; ours renames into place.
+    CELERY_BROKER_TRANSPORT = "config.broker.Transport"
+# Nothing reads task results: tasks change the database and the pages read it.
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# A task is acknowledged only after it ran, and a worker killed mid-task hands it back.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fix-up closes the database connection before and after every task
+# unless told to reuse it; a new PostgreSQL connection per task cost more than the task
+# (bench/README.md). Reused for this many tasks, then opened afresh; 0 = per task.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TIMEZONE = TIME_ZONE
+
+# --- Stripe ----------------------------------------------------------------
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="sk_test_sandbox")
+STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="pk_test_sandbox")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="whsec_sandbox_platform")
+STRIPE_CONNECT_WEBHOOK_SECRET = env(
+    "STRIPE_CONNECT_WEBHOOK_SECRET", default="whsec_sandbox_connect"
+)
+# Unset means real Stripe; the demo and the tests point it at the offline sandbox.
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
+STRIPE_JS_URL = env(
+    "STRIPE_JS_URL",
+    default=f"{STRIPE_API_BASE}/v3/" if STRIPE_API_BASE else "https://js.stripe.com/v3/",
+)
+STRIPE_API_VERSION = env("STRIPE_API_VERSION", default="2026-10-28.endive")
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+STRIPE_RATE_LIMIT_PER_SEC = env.int("STRIPE_RATE_LIMIT_PER_SEC", default=20)
+CONNECT_ONBOARDING = env("CONNECT_ONBOARDING", default="hosted")
+
+# --- Marketplace policy ------------------------------------------------------
+PLATFORM_FEE_BPS = env.int("PLATFORM_FEE_BPS", default=1000)
+PLATFORM_FEE_FIXED = env.int("PLATFORM_FEE_FIXED", default=30)
+DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", default="usd").lower()
+
+# --- API -------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Token first: its WWW-Authenticate header makes a missing login a 401, not a 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "shop.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "shop.api.errors.api_exception_handler",
+    # Write endpoints name a scope; shop.api.throttling reads these rates on every request.
+    "DEFAULT_THROTTLE_RATES": {
+        "auth": env("API_THROTTLE_AUTH", default="10/min"),
+        "orders": env("API_THROTTLE_ORDERS", default="30/min"),
+        "fulfil": env("API_THROTTLE_FULFIL", default="60/min"),
+        "onboarding": env("API_THROTTLE_ONBOARDING", default="10/min"),
+        "refunds": env("API_THROTTLE_REFUNDS", default="30/min"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    # Swagger UI's files come from the sidecar package, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "TITLE": "Marketplace shop API",
+    "DESCRIPTION": (
+        "Buyers, contractors and staff: products, orders, payouts and refunds. "
+        "Money is integer minor units plus a lowercase currency, with a `*_display` string. "
+        'Every error is `{"error": {"code", "message", "fields"}}`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "shop.models.Order.Status",
+        "PaymentStatusEnum": "payments.models.Payment.Status",
+    },
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+}
+
+# Uncaptured authorisations are canceled after this long (Stripe's limit is 7 days).
+AUTHORIZATION_TTL_HOURS = env.int("AUTHORIZATION_TTL_HOURS", default=144)
+
+CELERY_BEAT_SCHEDULE = {
+    "sweep-unprocessed-webhook-events": {
+        "task": "payments.tasks.events_sweep_task",
+        "schedule": 60.0,
+    },
+    "expire-stale-authorisations": {
+        "task": "payments.tasks.authorizations_expire_task",
+        "schedule": 15 * 60.0,
+    },
+    "refresh-contractor-balances": {
+        "task": "payments.tasks.balances_sweep_task",
+        "schedule": env.int("BALANCE_SWEEP_SECONDS", default=3600),
+    },
+}
+
+# Connect: country of new connected accounts, and how fresh an on-demand balance must be.
+CONNECT_COUNTRY = env("CONNECT_COUNTRY", default="US")
+BALANCE_REFRESH_MIN_SECONDS = env.int("BALANCE_REFRESH_MIN_SECONDS", default=30)
+
+# Refund policy defaults (staff may override per refund): claw back the contractor's
+# share of the transfer, and give back the platform fee on the refunded part.
+REFUND_REVERSE_TRANSFER = env.bool("REFUND_REVERSE_TRANSFER", default=True)
+REFUND_APPLICATION_FEE = env.bool("REFUND_APPLICATION_FEE", default=True)
+
+# --- Email -------------------------------------------------------------------
+# EMAIL_URL: smtp://user:pass@host:587 (or smtp+tls://…) in production. Without it,
+# messages are written as files under var/emails/ (one .log file per batch), where
+# the demo's reader can open them; tests use Django's in-memory outbox.
+# (Three slashes then an absolute path: django-environ drops the first one.)
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default=f"filemail:///{VAR_DIR / 'emails'}")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Marketplace <no-reply@marketplace.test>")
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")

@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from payments.admin.reconcile import reconcile_view
+
+admin.site.site_header = "Marketplace operations"
+admin.site.site_title = "Marketplace admin"
+
+admin.site.index_template = "admin/marketplace_index.html"
+
+urlpatterns = [
+    # Before admin.site.urls, whose catch-all would answer first.
+    path(
+        "admin/payments/reconcile/",
+        admin.site.admin_view(reconcile_view),
+        name="payments_reconcile",
+    ),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("payments/", include("payments.urls")),
+    path("notifications/", include("notifications.urls")),
+    path("api/", include("shop.api.urls")),
+    path("", include("shop.urls")),
+]

@@ -1,0 +1,58 @@
+"""Contractor debits in admin: staff create them; a Celery task performs them."""
+
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+
+from core.admin import money_column, stripe_link
+from payments.models import ContractorDebit
+from payments.services.debits import debit_create
+
+from .forms import DebitForm
+
+
+@admin.register(ContractorDebit)
+class ContractorDebitAdmin(admin.ModelAdmin):
+    list_display = ("contractor", "total", "method", "status", "reason", "created_by", "created_at")
+    list_filter = ("status", "method")
+    search_fields = ("contractor__email", "stripe_object_id", "reason")
+    list_select_related = ("contractor", "created_by")
+    readonly_fields = ("stripe_link_cell",)
+    total = money_column("amount", "Amount")
+
+    @admin.display(description="In Stripe")
+    def stripe_link_cell(self, obj):
+        return stripe_link(obj.stripe_object_id)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.concrete_fields] + ["stripe_link_cell"]
+
+    def has_change_permission(self, request, obj=None):
+        return request.method in ("GET", "HEAD") and super().has_view_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Our own form: validated by the debit service, created by it, run by a task."""
+        initial = {"contractor": request.GET.get("contractor"), "order": request.GET.get("order")}
+        form = DebitForm(request.POST or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            debit = debit_create(
+                contractor_id=data["contractor"].pk,
+                order_id=data["order"].pk if data["order"] else None,
+                amount=data["amount"],
+                currency=data["currency"],
+                reason=data["reason"],
+                created_by_id=request.user.pk,
+            )
+            self.message_user(request, f"Debit of {debit} sent to Stripe.", messages.SUCCESS)
+            return redirect("admin:payments_contractordebit_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Debit a contractor",
+            "opts": self.model._meta,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/payments/debit_form.html", context)

@@ -1,0 +1,325 @@
+"""Our record of money at Stripe: payments, refunds, events, balances, debits.
+
+Amounts are integer minor units plus a lowercase currency. Statuses move only
+through `payments.services`, which lock the row and follow TRANSITIONS.
+"""
+
+from django.conf import settings
+from django.db import models
+
+from core.money import format_amount
+from shop.models import CURRENCY_CODE, Order
+
+
+class Payment(models.Model):
+    """One PaymentIntent for one order (destination charge, authorise then capture)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting card"
+        REQUIRES_ACTION = "requires_action", "Awaiting 3-D Secure"
+        AUTHORIZED = "authorized", "Authorised"
+        CAPTURED = "captured", "Captured"
+        CANCELED = "canceled", "Canceled"
+
+    TRANSITIONS = {
+        Status.PENDING: frozenset(
+            {Status.REQUIRES_ACTION, Status.AUTHORIZED, Status.CAPTURED, Status.CANCELED}
+        ),
+        # A failed 3-D Secure challenge sends the intent back to awaiting a card.
+        Status.REQUIRES_ACTION: frozenset(
+            {Status.PENDING, Status.AUTHORIZED, Status.CAPTURED, Status.CANCELED}
+        ),
+        Status.AUTHORIZED: frozenset({Status.CAPTURED, Status.CANCELED}),
+        Status.CAPTURED: frozenset(),
+        Status.CANCELED: frozenset(),
+    }
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    stripe_payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    stripe_charge_id = models.CharField(max_length=255, blank=True, default="")
+    # The transfer Stripe made to the contractor when the charge was captured.
+    stripe_transfer_id = models.CharField(max_length=255, blank=True, default="")
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING)
+    amount = models.PositiveBigIntegerField()
+    amount_authorized = models.PositiveBigIntegerField(default=0)
+    amount_captured = models.PositiveBigIntegerField(default=0)
+    amount_refunded = models.PositiveBigIntegerField(default=0)
+    application_fee_amount = models.PositiveBigIntegerField(default=0)
+    currency = models.CharField(max_length=3)
+    destination_account = models.CharField(max_length=255, help_text="acct_… of the seller")
+    authorized_at = models.DateTimeField(null=True, blank=True)
+    capture_before = models.DateTimeField(null=True, blank=True)
+    last_error_code = models.CharField(max_length=64, blank=True, default="")
+    last_error_message = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="payments_payment_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount_authorized__lte=models.F("amount")),
+                name="payments_payment_authorized_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount_captured__lte=models.F("amount")),
+                name="payments_payment_captured_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount_refunded__lte=models.F("amount_captured")),
+                name="payments_payment_refunded_within_captured",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(application_fee_amount__lte=models.F("amount")),
+                name="payments_payment_fee_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(currency__regex=CURRENCY_CODE),
+                name="payments_payment_currency_code",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(destination_account__startswith="acct_"),
+                name="payments_payment_destination_acct",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.stripe_payment_intent_id or f"Payment #{self.pk}"
+
+    @property
+    def refundable_amount(self) -> int:
+        return self.amount_captured - self.amount_refunded
+
+    @property
+    def amount_display(self) -> str:
+        return format_amount(self.amount, self.currency)
+
+
+class Refund(models.Model):
+    """A refund of (part of) a captured payment, asked for by staff or made in Stripe."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        PENDING = "pending", "Pending at Stripe"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
+
+    TRANSITIONS = {
+        Status.REQUESTED: frozenset(
+            {Status.PENDING, Status.SUCCEEDED, Status.FAILED, Status.CANCELED}
+        ),
+        Status.PENDING: frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELED}),
+        # Stripe may report a refund failed after it first succeeded (e.g. closed card).
+        Status.SUCCEEDED: frozenset({Status.FAILED}),
+        Status.FAILED: frozenset(),
+        Status.CANCELED: frozenset(),
+    }
+
+    class Reason(models.TextChoices):
+        REQUESTED_BY_CUSTOMER = "requested_by_customer", "Requested by customer"
+        DUPLICATE = "duplicate", "Duplicate"
+        FRAUDULENT = "fraudulent", "Fraudulent"
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    amount = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=32, choices=Reason.choices, blank=True, default="")
+    note = models.TextField(blank=True, default="", help_text="Staff's own words, kept here.")
+    reverse_transfer = models.BooleanField(default=True)
+    refund_application_fee = models.BooleanField(default=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="refunds_requested",
+        help_text="Empty for refunds made directly in Stripe's dashboard.",
+    )
+    failure_reason = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="payments_refund_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(currency__regex=CURRENCY_CODE),
+                name="payments_refund_currency_code",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.stripe_refund_id or f"Refund #{self.pk}"
+
+    @property
+    def amount_display(self) -> str:
+        return format_amount(self.amount, self.currency)
+
+
+class StripeEvent(models.Model):
+    """A webhook event, stored before we answer 2xx and processed by a Celery task."""
+
+    class Endpoint(models.TextChoices):
+        PLATFORM = "platform", "Platform"
+        CONNECT = "connect", "Connect"
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored (no handler)"
+        FAILED = "failed", "Failed"
+
+    TRANSITIONS = {
+        Status.RECEIVED: frozenset({Status.PROCESSED, Status.IGNORED, Status.FAILED}),
+        Status.FAILED: frozenset({Status.PROCESSED, Status.IGNORED, Status.FAILED}),
+        # A replay from admin re-runs handlers; they are idempotent.
+        Status.PROCESSED: frozenset({Status.PROCESSED, Status.FAILED}),
+        Status.IGNORED: frozenset({Status.PROCESSED, Status.IGNORED}),
+    }
+
+    stripe_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100, db_index=True)
+    endpoint = models.CharField(max_length=16, choices=Endpoint.choices)
+    account = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    livemode = models.BooleanField(default=False)
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["status", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.stripe_id}"
+
+
+class BalanceSnapshot(models.Model):
+    """A connected account's Stripe balance in one currency, as last read from Stripe.
+
+    Amounts may be negative: a debit can take a connected balance below zero.
+    """
+
+    contractor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="balance_snapshots"
+    )
+    account = models.CharField(max_length=255)
+    currency = models.CharField(max_length=3)
+    available_amount = models.BigIntegerField(default=0)
+    pending_amount = models.BigIntegerField(default=0)
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "currency"], name="payments_balance_account_currency"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(account__startswith="acct_"),
+                name="payments_balance_account_acct",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.currency}"
+
+
+class ContractorDebit(models.Model):
+    """A penalty taken from a contractor (e.g. a no-show), with its reason."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    TRANSITIONS = {
+        Status.PENDING: frozenset({Status.SUCCEEDED, Status.FAILED}),
+        Status.SUCCEEDED: frozenset(),
+        Status.FAILED: frozenset(),
+    }
+
+    class Method(models.TextChoices):
+        ACCOUNT_DEBIT = "account_debit", "Account debit (charge on the connected account)"
+        TRANSFER_REVERSAL = "transfer_reversal", "Transfer reversal (tied to an order)"
+
+    contractor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="debits"
+    )
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, null=True, blank=True, related_name="debits"
+    )
+    amount = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3)
+    reason = models.TextField()
+    method = models.CharField(max_length=24, choices=Method.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    stripe_object_id = models.CharField(max_length=255, blank=True, default="")
+    failure_message = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="debits_created",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="payments_debit_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(currency__regex=CURRENCY_CODE),
+                name="payments_debit_currency_code",
+            ),
+            # A transfer reversal needs the order whose transfer it reverses.
+            models.CheckConstraint(
+                condition=~models.Q(method="transfer_reversal") | models.Q(order__isnull=False),
+                name="payments_debit_reversal_has_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Debit of {format_amount(self.amount, self.currency)} from {self.contractor}"
+
+
+class Payout(models.Model):
+    """A payout from a connected account to the contractor's bank, as webhooks report it."""
+
+    stripe_id = models.CharField(max_length=255, unique=True)
+    contractor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="payouts"
+    )
+    account = models.CharField(max_length=255)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=24)  # Stripe's own: pending, in_transit, paid, failed…
+    arrival_date = models.DateTimeField(null=True, blank=True)
+    failure_message = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.stripe_id
+
+    @property
+    def amount_display(self) -> str:
+        return format_amount(self.amount, self.currency)

@@ -1,0 +1,277 @@
+"""Contractors' connected accounts: creation, onboarding, status, balances, payouts."""
+
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import BinaryIO
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import UserProfile
+from accounts.requirements import requirement_labels
+from notifications import events as notify
+from payments import gateway
+from payments.models import BalanceSnapshot, Payout
+
+logger = logging.getLogger(__name__)
+
+ACCOUNT_TYPES = {"hosted": "express", "custom": "custom"}
+
+
+def contractor_account_ensure(*, user_id: int) -> str:
+    """The contractor's `acct_…` id, creating the connected account once.
+
+    Express accounts for hosted onboarding, custom ones for our own form
+    (`CONNECT_ONBOARDING`). The idempotency key comes from the user.
+    """
+    profile = UserProfile.objects.select_related("user").get(user_id=user_id)
+    if profile.stripe_id:
+        return profile.stripe_id
+    if profile.role != UserProfile.Role.CONTRACTOR:
+        raise ValueError("Only contractors have a connected account.")
+    account = gateway.account_create(
+        email=profile.user.email,
+        user_id=user_id,
+        account_type=ACCOUNT_TYPES.get(settings.CONNECT_ONBOARDING, "express"),
+        country=settings.CONNECT_COUNTRY,
+        idempotency_key=f"user-{user_id}-account",
+    )
+    with transaction.atomic():
+        locked = UserProfile.objects.select_for_update().get(pk=profile.pk)
+        if not locked.stripe_id:
+            locked.stripe_id = account["id"]
+            locked.save(update_fields=["stripe_id", "updated_at"])
+    profile_apply_account(account)
+    return locked.stripe_id
+
+
+def profile_apply_account(account: dict) -> UserProfile | None:
+    """Copy an account's capabilities and outstanding requirements onto its profile."""
+    requirements = account.get("requirements") or {}
+    with transaction.atomic():
+        profile = (
+            UserProfile.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(stripe_id=account["id"])
+            .first()
+        )
+        if profile is None:
+            return None
+        was_due = list(profile.requirements.get("currently_due") or [])
+        was_enabled = profile.charges_enabled
+        profile.charges_enabled = bool(account.get("charges_enabled"))
+        profile.payouts_enabled = bool(account.get("payouts_enabled"))
+        profile.details_submitted = bool(account.get("details_submitted"))
+        profile.requirements = {
+            key: requirements.get(key)
+            for key in ("currently_due", "eventually_due", "past_due", "disabled_reason")
+            if requirements.get(key) is not None
+        }
+        profile.save(
+            update_fields=[
+                "charges_enabled",
+                "payouts_enabled",
+                "details_submitted",
+                "requirements",
+                "updated_at",
+            ]
+        )
+        due = list(requirements.get("currently_due") or [])
+        newly_restricted = was_enabled and not profile.charges_enabled
+        if (due and sorted(due) != sorted(was_due)) or newly_restricted:
+            notify.requirements_due(profile, due, requirement_labels(due))
+    return profile
+
+
+def account_sync(*, user_id: int) -> UserProfile:
+    """Re-read the contractor's account from Stripe (the onboarding return page)."""
+    profile = UserProfile.objects.get(user_id=user_id)
+    if profile.stripe_id:
+        profile = (
+            profile_apply_account(gateway.account_retrieve(account=profile.stripe_id)) or profile
+        )
+    return profile
+
+
+def onboarding_link_create(*, user_id: int, refresh_url: str, return_url: str) -> str:
+    """A fresh, single-use Account Link URL for hosted onboarding.
+
+    Each link is a new object at Stripe, so each call gets a new idempotency key.
+    """
+    account = contractor_account_ensure(user_id=user_id)
+    link = gateway.account_link_create(
+        account=account,
+        refresh_url=refresh_url,
+        return_url=return_url,
+        idempotency_key=f"user-{user_id}-link-{uuid.uuid4()}",
+    )
+    return link["url"]
+
+
+def custom_onboarding_submit(
+    *,
+    user_id: int,
+    individual: dict,
+    document_front: BinaryIO,
+    document_name: str,
+    additional_front: BinaryIO,
+    additional_name: str,
+    ip: str,
+) -> UserProfile:
+    """Our own onboarding: details, terms accepted now from `ip`, identity documents.
+
+    The documents go through Stripe's Files API (purpose identity_document); the
+    account then references them as `verification.document` and
+    `verification.additional_document`.
+    """
+    account = contractor_account_ensure(user_id=user_id)
+    submission = uuid.uuid4()
+    front = gateway.file_upload(
+        file=document_front, filename=document_name, idempotency_key=f"{submission}-document"
+    )
+    additional = gateway.file_upload(
+        file=additional_front,
+        filename=additional_name,
+        idempotency_key=f"{submission}-additional",
+    )
+    accepted_at = timezone.now()
+    details = dict(individual)
+    details["verification"] = {
+        "document": {"front": front["id"]},
+        "additional_document": {"front": additional["id"]},
+    }
+    updated = gateway.account_update_custom(
+        account=account,
+        individual=details,  # type: ignore[arg-type]
+        tos_date=int(accepted_at.timestamp()),
+        tos_ip=ip,
+        idempotency_key=f"{submission}-account",
+    )
+    with transaction.atomic():
+        profile = UserProfile.objects.select_for_update().get(user_id=user_id)
+        profile.tos_accepted_at = accepted_at
+        profile.tos_ip = ip
+        profile.save(update_fields=["tos_accepted_at", "tos_ip", "updated_at"])
+    return profile_apply_account(updated) or profile
+
+
+# --- Balances -----------------------------------------------------------------------
+
+
+def _sum_by_currency(funds: Iterable[dict]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for fund in funds:
+        totals[fund["currency"]] = totals.get(fund["currency"], 0) + fund["amount"]
+    return totals
+
+
+def balance_refresh(*, user_id: int, force: bool = False) -> list[BalanceSnapshot]:
+    """Read the contractor's balance from Stripe into BalanceSnapshot rows.
+
+    Without `force`, a snapshot younger than BALANCE_REFRESH_MIN_SECONDS is kept:
+    a contractor hammering "refresh" costs one Stripe call per interval.
+    """
+    profile = UserProfile.objects.get(user_id=user_id)
+    snapshots = list(BalanceSnapshot.objects.filter(contractor_id=user_id))
+    if not profile.stripe_id:
+        return snapshots
+    fresh_after = timezone.now() - timedelta(seconds=settings.BALANCE_REFRESH_MIN_SECONDS)
+    if not force and snapshots and min(s.fetched_at for s in snapshots) > fresh_after:
+        return snapshots
+    balance = gateway.balance_retrieve(account=profile.stripe_id)
+    available = _sum_by_currency(balance.get("available", []))
+    pending = _sum_by_currency(balance.get("pending", []))
+    now = timezone.now()
+    with transaction.atomic():
+        for currency in sorted(set(available) | set(pending)):
+            BalanceSnapshot.objects.update_or_create(
+                account=profile.stripe_id,
+                currency=currency,
+                defaults={
+                    "contractor_id": user_id,
+                    "available_amount": available.get(currency, 0),
+                    "pending_amount": pending.get(currency, 0),
+                    "fetched_at": now,
+                },
+            )
+    return list(BalanceSnapshot.objects.filter(contractor_id=user_id).order_by("currency"))
+
+
+def balances_sweep(
+    *, rate_per_sec: float | None = None, sleep=time.sleep, clock=time.monotonic
+) -> dict[str, int]:
+    """Refresh every onboarded contractor's balance, paced under Stripe's rate limit.
+
+    Calls are spaced 1/rate seconds apart; a 429 doubles the spacing for a while
+    and the same contractor is tried again, so none is skipped. Returns counts.
+    """
+    rate = rate_per_sec or settings.STRIPE_RATE_LIMIT_PER_SEC
+    interval = 1.0 / rate
+    contractors = UserProfile.objects.filter(
+        role=UserProfile.Role.CONTRACTOR, stripe_id__startswith="acct_"
+    ).values_list("user_id", flat=True)
+    stats = {"refreshed": 0, "rate_limited": 0, "failed": 0}
+    next_call = clock()
+    backoff = 1.0
+    for user_id in contractors.iterator(chunk_size=500):
+        for _attempt in range(8):
+            wait = next_call - clock()
+            if wait > 0:
+                sleep(wait)
+            next_call = max(next_call, clock()) + interval * backoff
+            try:
+                balance_refresh(user_id=user_id, force=True)
+            except gateway.RateLimited:
+                stats["rate_limited"] += 1
+                backoff = min(backoff * 2, 16.0)
+                continue
+            except gateway.GatewayError as exc:
+                logger.warning("Balance of user %s not refreshed: %s", user_id, exc)
+                stats["failed"] += 1
+            else:
+                stats["refreshed"] += 1
+                backoff = max(1.0, backoff / 2)
+            break
+        else:
+            stats["failed"] += 1
+    return stats
+
+
+# --- Payouts ------------------------------------------------------------------------
+
+
+# Stripe's payout statuses in the order they happen; the last three are final.
+PAYOUT_PROGRESS = {"pending": 0, "in_transit": 1, "paid": 2, "failed": 2, "canceled": 2}
+
+
+def payout_apply(*, payout: dict, account: str) -> Payout | None:
+    """Record a payout of a connected account from a payout.* webhook (never backwards)."""
+    profile = UserProfile.objects.filter(stripe_id=account).first()
+    if profile is None:
+        return None
+    arrival = payout.get("arrival_date")
+    fields = {
+        "contractor_id": profile.user_id,
+        "account": account,
+        "amount": payout["amount"],
+        "currency": payout["currency"],
+        "status": payout["status"],
+        "arrival_date": datetime.fromtimestamp(arrival, tz=UTC) if arrival else None,
+        "failure_message": payout.get("failure_message") or "",
+    }
+    with transaction.atomic():
+        record = Payout.objects.select_for_update().filter(stripe_id=payout["id"]).first()
+        if record is None:
+            record = Payout.objects.create(stripe_id=payout["id"], **fields)
+        elif PAYOUT_PROGRESS.get(payout["status"], 0) < PAYOUT_PROGRESS.get(record.status, 0):
+            return record  # a late event about an earlier state
+        else:
+            for name, value in fields.items():
+                setattr(record, name, value)
+            record.save()
+        notify.payout_changed(record)
+    return record

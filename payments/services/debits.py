@@ -1,0 +1,134 @@
+"""Contractor debits: penalties taken from a contractor's connected account."""
+
+import logging
+
+from django.db import transaction
+
+from accounts.models import UserProfile
+from notifications import events as notify
+from payments import gateway
+from payments.models import ContractorDebit, Payment
+
+from .transitions import debit_transition
+
+logger = logging.getLogger(__name__)
+
+
+class DebitError(Exception):
+    """A debit that cannot be made as asked, in words fit for staff."""
+
+
+def debit_check(
+    *, contractor_id: int, amount: int, currency: str, reason: str, order_id: int | None = None
+) -> tuple[str, str]:
+    """Validate a debit before anything is written; returns (method, currency).
+
+    Tied to an order, it is a reversal of that order's transfer (never more than
+    the contractor received for it, and in its currency); otherwise an account debit.
+    """
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise DebitError("The amount must be positive.")
+    if not reason.strip():
+        raise DebitError("Say why the contractor is debited.")
+    profile = UserProfile.objects.filter(user_id=contractor_id).first()
+    if profile is None or not profile.is_contractor:
+        raise DebitError("Only contractors can be debited.")
+    if not profile.stripe_id.startswith("acct_"):
+        raise DebitError("This contractor has no Stripe account yet.")
+    if order_id is None:
+        return ContractorDebit.Method.ACCOUNT_DEBIT, currency
+    payment = Payment.objects.filter(
+        order_id=order_id, order__seller_id=contractor_id, status=Payment.Status.CAPTURED
+    ).first()
+    if payment is None:
+        raise DebitError("The order is not a captured sale of this contractor.")
+    if amount > payment.amount_captured - payment.application_fee_amount:
+        raise DebitError("A reversal cannot exceed what the contractor received.")
+    return ContractorDebit.Method.TRANSFER_REVERSAL, payment.currency
+
+
+def debit_create(
+    *,
+    contractor_id: int,
+    amount: int,
+    currency: str,
+    reason: str,
+    created_by_id: int | None,
+    order_id: int | None = None,
+) -> ContractorDebit:
+    """Record a debit (see `debit_check`) and have a Celery task perform it after commit."""
+    from payments.tasks import debit_execute_task
+
+    method, currency = debit_check(
+        contractor_id=contractor_id,
+        amount=amount,
+        currency=currency,
+        reason=reason,
+        order_id=order_id,
+    )
+    with transaction.atomic():
+        debit = ContractorDebit.objects.create(
+            contractor_id=contractor_id,
+            order_id=order_id,
+            amount=amount,
+            currency=currency,
+            reason=reason.strip(),
+            method=method,
+            created_by_id=created_by_id,
+        )
+        transaction.on_commit(lambda: debit_execute_task.delay(debit.pk))
+    return debit
+
+
+def _transfer_of(payment: Payment) -> str:
+    if payment.stripe_transfer_id:
+        return payment.stripe_transfer_id
+    charge = gateway.charge_retrieve(charge=payment.stripe_charge_id)
+    transfer = charge.get("transfer") or ""
+    return transfer["id"] if isinstance(transfer, dict) else transfer
+
+
+def debit_execute(*, debit_id: int) -> ContractorDebit:
+    """Perform a pending debit at Stripe; its row's id is the idempotency key.
+
+    Stripe refusing it (no balance, wrong state) marks it failed with the reason;
+    an unreachable Stripe raises GatewayUnavailable for the task to retry.
+    """
+    debit = ContractorDebit.objects.select_related("contractor__profile", "order").get(pk=debit_id)
+    if debit.status != ContractorDebit.Status.PENDING:
+        return debit
+    try:
+        if debit.method == ContractorDebit.Method.TRANSFER_REVERSAL:
+            payment = debit.order.payments.get(status=Payment.Status.CAPTURED)  # type: ignore[union-attr]
+            result = gateway.transfer_reversal_create(
+                transfer=_transfer_of(payment),
+                amount=debit.amount,
+                debit_id=debit.pk,
+                idempotency_key=f"debit-{debit.pk}",
+            )
+        else:
+            result = gateway.account_debit_create(
+                account=debit.contractor.profile.stripe_id,
+                amount=debit.amount,
+                currency=debit.currency,
+                debit_id=debit.pk,
+                reason=debit.reason,
+                idempotency_key=f"debit-{debit.pk}",
+            )
+    except (gateway.GatewayRejected, gateway.CardDeclined) as exc:
+        with transaction.atomic():
+            debit, _ = debit_transition(
+                debit_id=debit.pk,
+                status=ContractorDebit.Status.FAILED,
+                changes={"failure_message": str(exc)[:1000]},
+            )
+        return debit
+    with transaction.atomic():
+        debit, moved = debit_transition(
+            debit_id=debit.pk,
+            status=ContractorDebit.Status.SUCCEEDED,
+            changes={"stripe_object_id": result["id"]},
+        )
+        if moved:
+            notify.debit_taken(debit)
+    return debit

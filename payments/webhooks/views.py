@@ -1,0 +1,44 @@
+"""Webhook endpoints: verify the signature, store the event, answer 2xx, process later."""
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from payments import gateway
+from payments.models import StripeEvent
+from payments.services.events import event_store
+
+
+def _receive(request: HttpRequest, *, endpoint: str, secret: str) -> JsonResponse:
+    try:
+        event = gateway.webhook_event_construct(
+            payload=request.body,
+            signature=request.headers.get("Stripe-Signature", ""),
+            secret=secret,
+        )
+    except gateway.WebhookSignatureInvalid:
+        return JsonResponse({"error": "Invalid or missing Stripe signature."}, status=400)
+    if not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
+        return JsonResponse({"error": "Not a Stripe event."}, status=400)
+    # event_store commits before returning: a 2xx means the event is durably stored.
+    _, created = event_store(event=event, endpoint=endpoint)
+    return JsonResponse({"received": True, "duplicate": not created})
+
+
+@csrf_exempt
+@require_POST
+def platform_webhook(request: HttpRequest) -> JsonResponse:
+    return _receive(
+        request, endpoint=StripeEvent.Endpoint.PLATFORM, secret=settings.STRIPE_WEBHOOK_SECRET
+    )
+
+
+@csrf_exempt
+@require_POST
+def connect_webhook(request: HttpRequest) -> JsonResponse:
+    return _receive(
+        request,
+        endpoint=StripeEvent.Endpoint.CONNECT,
+        secret=settings.STRIPE_CONNECT_WEBHOOK_SECRET,
+    )

@@ -1,0 +1,36 @@
+"""/api/…: the shop's REST API, its OpenAPI schema and Swagger UI."""
+
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from .errors import api_not_found
+from .views import accounts, catalogue, contractor, orders, sales, staff
+
+app_name = "api"
+
+urlpatterns = [
+    path("auth/token/", accounts.TokenObtainView.as_view(), name="token"),
+    path("me/", accounts.MeView.as_view(), name="me"),
+    path("products/", catalogue.ProductListView.as_view(), name="product_list"),
+    path("products/<slug:slug>/", catalogue.ProductDetailView.as_view(), name="product_detail"),
+    path("orders/", orders.OrderListCreateView.as_view(), name="order_list"),
+    path("orders/<uuid:public_id>/", orders.OrderDetailView.as_view(), name="order_detail"),
+    path(
+        "orders/<uuid:public_id>/payment/",
+        orders.OrderPaymentView.as_view(),
+        name="order_payment",
+    ),
+    path("sales/", sales.SaleListView.as_view(), name="sale_list"),
+    path("sales/<uuid:public_id>/fulfil/", sales.SaleFulfilView.as_view(), name="sale_fulfil"),
+    path("contractor/balance/", contractor.BalanceView.as_view(), name="balance"),
+    path(
+        "contractor/onboarding-link/",
+        contractor.OnboardingLinkView.as_view(),
+        name="onboarding_link",
+    ),
+    path("refunds/", staff.RefundCreateView.as_view(), name="refund_create"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # Anything else under /api/ is a 404 in the API's error format, not an HTML page.
+    re_path(r"^", api_not_found),
+]

@@ -1,0 +1,160 @@
+"""Catalogue and orders. Amounts are integer minor units plus a lowercase currency."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from core.money import format_amount
+
+CURRENCY_CODE = r"^[a-z]{3}$"
+
+
+class Product(models.Model):
+    seller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="products"
+    )
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=220, unique=True)
+    description = models.TextField(blank=True)
+    price_amount = models.PositiveBigIntegerField(help_text="Minor units, e.g. cents.")
+    currency = models.CharField(max_length=3)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["active", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(price_amount__gt=0), name="shop_product_price_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(currency__regex=CURRENCY_CODE),
+                name="shop_product_currency_code",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("shop:product_detail", kwargs={"slug": self.slug})
+
+    @property
+    def price_display(self) -> str:
+        return format_amount(self.price_amount, self.currency)
+
+
+class Order(models.Model):
+    """What one buyer owes one contractor; paid by one PaymentIntent."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting payment"
+        FAILED = "failed", "Payment failed"
+        AUTHORIZED = "authorized", "Authorised"
+        FULFILLED = "fulfilled", "Fulfilled, capturing"
+        CAPTURED = "captured", "Paid"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+        REFUNDED = "refunded", "Refunded"
+        CANCELED = "canceled", "Canceled"
+        EXPIRED = "expired", "Authorisation expired"
+
+    TRANSITIONS = {
+        Status.PENDING: frozenset(
+            {Status.FAILED, Status.AUTHORIZED, Status.CAPTURED, Status.CANCELED}
+        ),
+        # After a decline the buyer may pay with another card.
+        Status.FAILED: frozenset({Status.AUTHORIZED, Status.CAPTURED, Status.CANCELED}),
+        # Staff may capture an authorised order directly, without fulfilment.
+        Status.AUTHORIZED: frozenset(
+            {Status.FULFILLED, Status.CAPTURED, Status.CANCELED, Status.EXPIRED}
+        ),
+        # A capture can still fail: the authorisation was canceled or ran out.
+        Status.FULFILLED: frozenset({Status.CAPTURED, Status.CANCELED, Status.EXPIRED}),
+        Status.CAPTURED: frozenset({Status.PARTIALLY_REFUNDED, Status.REFUNDED}),
+        Status.PARTIALLY_REFUNDED: frozenset({Status.PARTIALLY_REFUNDED, Status.REFUNDED}),
+        Status.REFUNDED: frozenset(),
+        Status.CANCELED: frozenset(),
+        Status.EXPIRED: frozenset(),
+    }
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Orders made from one cart share it: one order (and PaymentIntent) per contractor.
+    checkout_id = models.UUIDField(default=uuid.uuid4, db_index=True, editable=False)
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+    )
+    seller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sales"
+    )
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING)
+    amount = models.PositiveBigIntegerField()
+    fee_amount = models.PositiveBigIntegerField(help_text="Platform fee, minor units.")
+    currency = models.CharField(max_length=3)
+    flagged = models.BooleanField(default=False, help_text="Needs staff attention.")
+    flag_reason = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="shop_order_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(fee_amount__lte=models.F("amount")),
+                name="shop_order_fee_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(currency__regex=CURRENCY_CODE),
+                name="shop_order_currency_code",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.public_id}"
+
+    @property
+    def amount_display(self) -> str:
+        return format_amount(self.amount, self.currency)
+
+    @property
+    def net_amount(self) -> int:
+        """What the contractor receives: the amount less the platform fee."""
+        return self.amount - self.fee_amount
+
+    @property
+    def fee_display(self) -> str:
+        return format_amount(self.fee_amount, self.currency)
+
+
+class OrderItem(models.Model):
+    """A line of an order, with the title and price as they were when bought."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey(Product, on_delete=models.SET_NULL, null=True, blank=True)
+    title = models.CharField(max_length=200)
+    unit_amount = models.PositiveBigIntegerField()
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(unit_amount__gt=0), name="shop_orderitem_unit_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="shop_orderitem_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.title}"
+
+    @property
+    def line_amount(self) -> int:
+        return self.unit_amount * self.quantity

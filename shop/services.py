@@ -1,0 +1,136 @@
+"""Order services: checkout, fulfilment, and the only code that changes an order's status."""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db import transaction
+
+from accounts.models import User, UserProfile
+from core.statemachine import InvalidTransition, transition
+from payments.models import Payment
+
+from .fees import platform_fee
+from .models import Order, OrderItem, Product
+
+MAX_QUANTITY = 99
+# Stripe's largest card charge in two-decimal currencies ($999,999.99).
+MAX_ORDER_AMOUNT = 99_999_999
+
+
+class CheckoutError(Exception):
+    """Why a cart cannot be checked out, in words fit for the buyer."""
+
+
+def order_transition(
+    *, order_id: int, status: str, changes: Mapping[str, Any] | None = None
+) -> tuple[Order, bool]:
+    """Move an order to `status` under a row lock (call inside transaction.atomic)."""
+    return transition(Order, order_id, status, table=Order.TRANSITIONS, changes=changes)
+
+
+def _checked_quantity(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CheckoutError("Quantity must be a whole number.")
+    if not 1 <= value <= MAX_QUANTITY:
+        raise CheckoutError(f"Quantity must be between 1 and {MAX_QUANTITY}.")
+    return value
+
+
+def checkout_create(*, buyer: User, items: Iterable[tuple[int, int]]) -> uuid.UUID:
+    """Turn (product_id, quantity) pairs into one pending order per contractor.
+
+    Every amount comes from the database, never from the request; the platform
+    fee comes from the fee policy. Each order gets a Payment row; its
+    PaymentIntent is created afterwards, outside this transaction.
+    Returns the checkout id shared by the orders.
+    """
+    quantities: dict[int, int] = defaultdict(int)
+    for product_id, quantity in items:
+        quantities[int(product_id)] += _checked_quantity(quantity)
+    if not quantities:
+        raise CheckoutError("Your cart is empty.")
+    if any(q > MAX_QUANTITY for q in quantities.values()):
+        raise CheckoutError(f"Quantity must be between 1 and {MAX_QUANTITY}.")
+    profile = getattr(buyer, "profile", None)
+    if profile is None or profile.role != UserProfile.Role.BUYER:
+        raise CheckoutError("Only buyer accounts can check out. Log in as a buyer.")
+
+    products = Product.objects.select_related("seller__profile").in_bulk(list(quantities))
+    for product_id in quantities:
+        product = products.get(product_id)
+        if product is None:
+            raise CheckoutError("A product in your cart no longer exists.")
+        seller_profile = product.seller.profile
+        if not (product.active and seller_profile.charges_enabled and seller_profile.stripe_id):
+            raise CheckoutError(f"“{product.title}” cannot be bought right now.")
+        if product.seller_id == buyer.pk:
+            raise CheckoutError("You cannot buy your own product.")
+    currencies = {p.currency for p in products.values()}
+    if len(currencies) > 1:
+        raise CheckoutError(
+            "Items in different currencies must be paid separately: "
+            "remove the items in one currency and check out again."
+        )
+
+    by_seller: dict[int, list[Product]] = defaultdict(list)
+    for product in products.values():
+        by_seller[product.seller_id].append(product)
+
+    checkout_id = uuid.uuid4()
+    with transaction.atomic():
+        for seller_products in by_seller.values():
+            amount = sum(p.price_amount * quantities[p.pk] for p in seller_products)
+            if amount > MAX_ORDER_AMOUNT:
+                raise CheckoutError("This order is too large to pay by card.")
+            seller = seller_products[0].seller
+            fee = platform_fee(amount)
+            order = Order.objects.create(
+                checkout_id=checkout_id,
+                buyer=buyer,
+                seller=seller,
+                amount=amount,
+                fee_amount=fee,
+                currency=seller_products[0].currency,
+            )
+            OrderItem.objects.bulk_create(
+                OrderItem(
+                    order=order,
+                    product=p,
+                    title=p.title,
+                    unit_amount=p.price_amount,
+                    quantity=quantities[p.pk],
+                )
+                for p in seller_products
+            )
+            Payment.objects.create(
+                order=order,
+                amount=amount,
+                application_fee_amount=fee,
+                currency=order.currency,
+                destination_account=seller.profile.stripe_id,
+            )
+    return checkout_id
+
+
+def order_fulfil(*, order_id: int, seller: User) -> Order:
+    """The contractor delivered: mark the order fulfilled and capture its payment.
+
+    The capture runs in a Celery task after this transaction commits, so the
+    contractor's click never waits on Stripe.
+    """
+    from payments.tasks import payment_capture_task
+
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.seller_id != seller.pk:
+            raise PermissionError("Only the order's contractor can fulfil it.")
+        if order.status == Order.Status.FULFILLED:
+            return order
+        payment = order.payments.filter(status=Payment.Status.AUTHORIZED).first()
+        if payment is None or order.status != Order.Status.AUTHORIZED:
+            raise InvalidTransition("Order", order.status, Order.Status.FULFILLED)
+        order, _ = order_transition(order_id=order.pk, status=Order.Status.FULFILLED)
+        transaction.on_commit(lambda: payment_capture_task.delay(payment.pk))
+    return order

@@ -1,0 +1,94 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST, require_safe
+
+from . import selectors
+from .cart import Cart, CartError, parse_quantity
+from .models import Product
+
+
+@require_safe
+def product_list(request):
+    search = request.GET.get("q", "").strip()[:100]
+    page = Paginator(selectors.product_list(search=search), 24).get_page(request.GET.get("page"))
+    return render(request, "shop/product_list.html", {"page": page, "search": search})
+
+
+@require_safe
+def product_detail(request, slug):
+    try:
+        product = selectors.product_get(slug=slug)
+    except Product.DoesNotExist:
+        raise Http404("No such product.") from None
+    context = {
+        "product": product,
+        "buyable": selectors.product_is_buyable(product),
+        "in_cart": Cart(request.session).quantity(product.pk),
+    }
+    return render(request, "shop/product_detail.html", context)
+
+
+def _next_url(request, default):
+    """Where to go after a cart change: a same-site `next` field, else `default`."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+@require_POST
+def cart_add(request, product_id):
+    try:
+        product = selectors.product_get_for_cart(product_id=product_id)
+    except Product.DoesNotExist:
+        raise Http404("No such product.") from None
+    try:
+        quantity = parse_quantity(request.POST.get("quantity", "1"))
+        Cart(request.session).add(product, quantity)
+    except CartError as error:
+        messages.error(request, str(error))
+    else:
+        noun = "item" if quantity == 1 else "items"
+        messages.success(request, f"Added {quantity} {noun} of “{product.title}” to your cart.")
+    return redirect(_next_url(request, product.get_absolute_url()))
+
+
+@require_safe
+def cart_detail(request):
+    cart = Cart(request.session)
+    groups = cart.groups()
+    for notice in cart.notices:
+        messages.warning(request, notice)
+    totals = cart.totals()
+    context = {
+        "groups": groups,
+        "totals": totals,
+        "mixed_currencies": len(totals) > 1,
+        "item_count": sum(line.quantity for group in groups for line in group.lines),
+    }
+    return render(request, "shop/cart.html", context)
+
+
+@require_POST
+def cart_update(request, product_id):
+    try:
+        Cart(request.session).set_quantity(product_id, request.POST.get("quantity", ""))
+    except CartError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Your cart was updated.")
+    return redirect("shop:cart")
+
+
+@require_POST
+def cart_remove(request, product_id):
+    if Cart(request.session).remove(product_id):
+        messages.success(request, "The item was removed from your cart.")
+    else:
+        messages.info(request, "That item was not in your cart.")
+    return redirect("shop:cart")

@@ -1,0 +1,40 @@
+"""Runtime configuration of one sandbox instance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class SandboxConfig:
+    """Everything the command line (or a test) can set.
+
+    ``available_after`` defaults to 0: funds of a charge are available at once,
+    so the demo can pay out right away; tests that need the pending stage pass a
+    positive delay (or freeze money with ``/_sandbox/clock``).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 12111
+    db_path: str | None = None
+    forward_url: str | None = None
+    forward_connect_url: str | None = None
+    webhook_secret: str | None = None
+    connect_webhook_secret: str | None = None
+    available_after: float = 0.0
+    latency_ms: int = 0
+    # Webhook retries: delay before attempt n+1 is base * 2**(n-1) seconds.
+    webhook_retry_base: float = 5.0
+    webhook_max_attempts: int = 6
+    webhook_timeout: float = 10.0
+    # How long the reorder switch gathers deliveries before sending them backwards.
+    reorder_window: float = 0.2
+    account_link_ttl: int = 300
+    # Public URL of this server as browsers see it (defaults to http://host:port).
+    public_url: str | None = None
+    # Idempotency results kept (oldest evicted first); Stripe keeps them 24 hours.
+    idempotency_capacity: int = 50_000
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

@@ -1,0 +1,110 @@
+"""File uploads (multipart ``POST /v1/files``), e.g. identity documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import stripe.params as sp
+
+from .. import ids
+from ..errors import invalid_request
+from ..lists import list_object
+from ..sandbox import Ctx
+from ..store import Obj
+from .common import Endpoint, fetch
+
+MAX_SIZE = 16 * 1024 * 1024
+MAGIC = ((b"\x89PNG", "png"), (b"\xff\xd8\xff", "jpg"), (b"%PDF", "pdf"), (b"GIF8", "gif"))
+EXTENSIONS = {
+    "png": "png",
+    "jpg": "jpg",
+    "jpeg": "jpg",
+    "pdf": "pdf",
+    "gif": "gif",
+    "csv": "csv",
+    "txt": "txt",
+}
+IMAGE_PURPOSES = ("identity_document", "additional_verification", "business_logo", "business_icon")
+
+
+def _file_type(filename: str, data: bytes) -> str | None:
+    for magic, kind in MAGIC:
+        if data.startswith(magic):
+            return kind
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    return EXTENSIONS.get(extension)
+
+
+def create(ctx: Ctx, params: dict[str, Any]) -> Obj:
+    upload = params.get("_upload")
+    if upload is None:
+        raise invalid_request(
+            "Missing required param: file.", param="file", code="parameter_missing"
+        )
+    filename, data = upload
+    if len(data) > MAX_SIZE:
+        raise invalid_request(
+            f"File size {len(data)} exceeds the maximum of {MAX_SIZE} bytes.", param="file"
+        )
+    if not data:
+        raise invalid_request("The file is empty.", param="file")
+    file_type = _file_type(filename, data)
+    purpose = params["purpose"]
+    if purpose in IMAGE_PURPOSES and file_type not in ("png", "jpg", "pdf", "gif"):
+        raise invalid_request(
+            f"Invalid file: files with purpose {purpose} must be one of the following types: "
+            "jpg, png, pdf.",
+            param="file",
+        )
+    file_id = ids.new_id("file")
+    obj: Obj = {
+        "id": file_id,
+        "object": "file",
+        "created": ctx.now(),
+        "expires_at": None,
+        "filename": filename or file_id,
+        "links": {
+            "object": "list",
+            "data": [],
+            "has_more": False,
+            "url": f"/v1/file_links?file={file_id}",
+        },
+        "purpose": purpose,
+        "size": len(data),
+        "title": None,
+        "type": file_type,
+        "url": f"{ctx.sandbox.config.base_url}/v1/files/{file_id}/contents",
+    }
+    ctx.store.put_blob(file_id, data)
+    return ctx.store.add(obj, ctx.account)
+
+
+def retrieve(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
+    return fetch(ctx, "file", id)
+
+
+def list_all(ctx: Ctx, params: dict[str, Any]) -> Obj:
+    purpose = params.get("purpose")
+    items = ctx.store.select(
+        "file", ctx.account, (lambda f: f["purpose"] == purpose) if purpose else None
+    )
+    return list_object("/v1/files", items, params)
+
+
+def contents(ctx: Ctx, file_id: str) -> tuple[bytes, str]:
+    """Raw bytes and media type of an upload (``GET /v1/files/{id}/contents``)."""
+    obj = fetch(ctx, "file", file_id)
+    media = {
+        "png": "image/png",
+        "jpg": "image/jpeg",
+        "pdf": "application/pdf",
+        "gif": "image/gif",
+    }.get(obj["type"] or "", "application/octet-stream")
+    return ctx.store.blobs.get(file_id, b""), media
+
+
+ROUTES = [
+    Endpoint("POST", "/v1/files", create, sp.FileCreateParams, multipart=True),
+    Endpoint("GET", "/v1/files", list_all, sp.FileListParams),
+    Endpoint("GET", "/v1/files/{id}", retrieve, sp.FileRetrieveParams),
+]

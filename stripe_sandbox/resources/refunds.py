@@ -1,0 +1,208 @@
+"""Refunds of captured charges, with Connect reversals.
+
+``reverse_transfer=true`` takes back the refund's proportional share of the
+destination transfer (a transfer reversal); ``refund_application_fee=true``
+gives back the proportional share of the application fee (a fee refund). Both
+use :func:`stripe_sandbox.money.proportional_share`, so successive partial
+refunds add up exactly. Without either flag the platform bears the refund.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import stripe.params as sp
+
+from .. import ids
+from ..errors import invalid_request
+from ..lists import list_object
+from ..money import format_amount, proportional_share
+from ..sandbox import Ctx
+from ..store import Obj
+from . import application_fees, transfers
+from .common import Endpoint, fetch, fetch_param, update_fields
+
+REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+
+
+def _charge_for(ctx: Ctx, params: dict[str, Any]) -> Obj:
+    if params.get("charge"):
+        charge = fetch_param(ctx, "charge", params["charge"], "charge")
+        if params.get("payment_intent") and charge["payment_intent"] != params["payment_intent"]:
+            raise invalid_request(
+                "The charge does not belong to the given payment_intent.", param="payment_intent"
+            )
+        return charge
+    if params.get("payment_intent"):
+        intent = fetch_param(ctx, "payment_intent", params["payment_intent"], "payment_intent")
+        charge = ctx.store.get(intent.get("latest_charge") or "", "charge")
+        if intent["status"] == "requires_capture":
+            raise invalid_request(
+                f"This PaymentIntent ({intent['id']}) has not been captured yet; cancel it to "
+                "release the authorization instead.",
+                param="payment_intent",
+                code="charge_not_refundable",
+            )
+        if charge is None or intent["status"] != "succeeded":
+            raise invalid_request(
+                f"This PaymentIntent ({intent['id']}) does not have a successful charge to refund.",
+                param="payment_intent",
+                code="charge_not_refundable",
+            )
+        return charge
+    raise invalid_request(
+        "One of the following params should be provided for this request: "
+        "payment_intent or charge.",
+        code="parameter_missing",
+    )
+
+
+def create(ctx: Ctx, params: dict[str, Any]) -> Obj:
+    charge = _charge_for(ctx, params)
+    reason = params.get("reason")
+    if reason is not None and reason not in REASONS:
+        raise invalid_request(
+            f"Invalid reason: must be one of {', '.join(REASONS)}", param="reason"
+        )
+    if not charge["captured"]:
+        raise invalid_request(
+            f"Charge {charge['id']} has not been captured.",
+            param="charge",
+            code="charge_not_refundable",
+        )
+    currency = charge["currency"]
+    remaining = charge["amount_captured"] - charge["_refunded_total"]
+    if remaining <= 0:
+        raise invalid_request(
+            f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded"
+        )
+    amount = params.get("amount", remaining)
+    if amount < 1:
+        raise invalid_request("Invalid positive integer", param="amount")
+    if amount > remaining:
+        raise invalid_request(
+            f"Refund amount ({format_amount(amount, currency)}) is greater than unrefunded "
+            f"amount on charge ({format_amount(remaining, currency)})",
+            param="amount",
+            code="amount_too_large",
+        )
+    refund_id = ids.new_id("re")
+    txn = ctx.ledger.record(ctx.account, "refund", -amount, currency, refund_id)
+    if charge.get("_debit_transfer"):
+        # Refunding an account debit returns the money to the connected account.
+        account = (charge.get("source") or {}).get("id")
+        ctx.ledger.record(
+            account,
+            "transfer_refund",
+            amount,
+            currency,
+            refund_id,
+            available_at=ctx.sandbox.clock.time(),
+        )
+    refund: Obj = {
+        "id": refund_id,
+        "object": "refund",
+        "amount": amount,
+        "balance_transaction": txn["id"],
+        "charge": charge["id"],
+        "created": ctx.now(),
+        "currency": currency,
+        "destination_details": {
+            "card": {
+                "reference": None,
+                "reference_status": "pending",
+                "reference_type": "acquirer_reference_number",
+                "type": "refund",
+            },
+            "type": "card",
+        },
+        "metadata": dict(params.get("metadata") or {}),
+        "payment_intent": charge.get("payment_intent"),
+        "reason": reason,
+        "receipt_number": None,
+        "source_transfer_reversal": None,
+        "status": "succeeded",
+        "transfer_reversal": None,
+    }
+    ctx.store.add(refund, ctx.account)
+    previous = {"amount_refunded": charge["amount_refunded"], "refunded": charge["refunded"]}
+    charge["_refunded_total"] += amount
+    charge["amount_refunded"] += amount
+    charge["refunded"] = charge["_refunded_total"] >= charge["amount_captured"]
+    ctx.store.touch(charge)
+    ctx.emit("charge.refunded", charge, previous)
+    ctx.emit("refund.created", refund)
+    if params.get("reverse_transfer") and charge.get("transfer"):
+        _reverse_share(ctx, charge, refund)
+    if params.get("refund_application_fee") and charge.get("application_fee"):
+        _refund_fee_share(ctx, charge)
+    return refund
+
+
+def _reverse_share(ctx: Ctx, charge: Obj, refund: Obj) -> None:
+    transfer = ctx.store.get(charge["transfer"], "transfer")
+    if transfer is None:
+        return
+    share = proportional_share(
+        transfer["amount"],
+        charge["_refunded_total"],
+        charge["amount_captured"],
+        charge["_reversed_by_refunds"],
+    )
+    share = min(share, transfer["amount"] - transfer["amount_reversed"])
+    if share <= 0:
+        return
+    charge["_reversed_by_refunds"] += share
+    reversal = transfers.reverse(ctx, transfer, share, source_refund=refund["id"])
+    refund["transfer_reversal"] = reversal["id"]
+    ctx.store.touch(refund, charge)
+
+
+def _refund_fee_share(ctx: Ctx, charge: Obj) -> None:
+    fee = ctx.store.get(charge["application_fee"], "application_fee")
+    if fee is None:
+        return
+    share = proportional_share(
+        fee["amount"],
+        charge["_refunded_total"],
+        charge["amount_captured"],
+        charge["_fee_refunded_by_refunds"],
+    )
+    share = min(share, fee["amount"] - fee["amount_refunded"])
+    if share <= 0:
+        return
+    charge["_fee_refunded_by_refunds"] += share
+    ctx.store.touch(charge)
+    application_fees.refund_fee(ctx, fee, share)
+
+
+def retrieve(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
+    return fetch(ctx, "refund", id)
+
+
+def update(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
+    refund = fetch(ctx, "refund", id)
+    previous = update_fields(refund, params, ())
+    ctx.store.touch(refund)
+    if previous:
+        ctx.emit("refund.updated", refund, previous)
+        ctx.emit("charge.refund.updated", refund, previous)
+    return refund
+
+
+def list_all(ctx: Ctx, params: dict[str, Any]) -> Obj:
+    filters = {key: params[key] for key in ("charge", "payment_intent") if key in params}
+    items = ctx.store.select(
+        "refund",
+        ctx.account,
+        lambda r: all(r.get(key) == value for key, value in filters.items()),
+    )
+    return list_object("/v1/refunds", items, params)
+
+
+ROUTES = [
+    Endpoint("POST", "/v1/refunds", create, sp.RefundCreateParams),
+    Endpoint("GET", "/v1/refunds", list_all, sp.RefundListParams),
+    Endpoint("GET", "/v1/refunds/{id}", retrieve, sp.RefundRetrieveParams),
+    Endpoint("POST", "/v1/refunds/{id}", update, sp.RefundUpdateParams),
+]

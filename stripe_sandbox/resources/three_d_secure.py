@@ -1,0 +1,57 @@
+"""The end of a 3-D Secure challenge (the sandbox's challenge page buttons)."""
+
+from __future__ import annotations
+
+import contextlib
+
+from ..errors import StripeError, unexpected_state
+from ..sandbox import Ctx
+from ..store import Obj
+from . import payments
+from .payment_intents import attempt
+
+
+def finish_payment_intent(ctx: Ctx, intent_id: str, succeed: bool) -> Obj:
+    """The 3-D Secure page's Complete / Fail button."""
+    intent = ctx.store.get(intent_id, "payment_intent")
+    if intent is None:
+        raise StripeError(
+            404,
+            "invalid_request_error",
+            f"No such payment_intent: '{intent_id}'",
+            code="resource_missing",
+            param="intent",
+        )
+    ctx.account = intent.get("_account")
+    if intent["status"] != "requires_action":
+        raise unexpected_state(
+            f"This PaymentIntent is not awaiting authentication (status {intent['status']})."
+        )
+    pm = ctx.store.get(intent["payment_method"] or "", "payment_method")
+    if pm is None:
+        raise unexpected_state("This PaymentIntent has no payment method to authenticate.")
+    if not succeed:
+        intent["status"] = "requires_payment_method"
+        intent["next_action"] = None
+        intent["payment_method"] = None
+        intent["last_payment_error"] = authentication_failure(pm)
+        ctx.store.touch(intent)
+        ctx.emit("payment_intent.payment_failed", intent)
+        return intent
+    intent["_authenticated"] = True
+    # A decline after authentication is recorded on the intent itself.
+    with contextlib.suppress(StripeError):
+        attempt(ctx, intent, pm, off_session=False)
+    return intent
+
+
+def authentication_failure(pm: Obj) -> Obj:
+    return {
+        "type": "invalid_request_error",
+        "code": "payment_intent_authentication_failure",
+        "doc_url": "https://stripe.com/docs/error-codes/payment-intent-authentication-failure",
+        "message": "The provided PaymentMethod has failed authentication. You can provide "
+        "payment_method_data or a new PaymentMethod to attempt to fulfill this "
+        "PaymentIntent again.",
+        "payment_method": payments.snapshot(pm),
+    }

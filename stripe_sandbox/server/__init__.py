@@ -1,0 +1,1 @@
+"""HTTP layer: the /v1 API pipeline and the /_sandbox control endpoints."""

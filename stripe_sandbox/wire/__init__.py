@@ -1,0 +1,1 @@
+"""Stripe's wire format: nested form decoding and parameter validation."""

@@ -1,0 +1,70 @@
+"""Suite-wide fixtures and the rule that CI never silently skips its services."""
+
+import os
+
+import pytest
+
+# The live stack's fixtures (sandbox, Celery worker, live_stack), one instance per
+# session for tests/integration and tests/e2e alike.
+pytest_plugins = ["tests.live_stack"]
+
+
+def pytest_sessionstart(session):
+    """With REQUIRE_SERVICES=1 (CI), a missing PostgreSQL or Redis fails the run."""
+    if os.environ.get("REQUIRE_SERVICES") != "1":
+        return
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine:
+        raise pytest.UsageError(f"REQUIRE_SERVICES=1 but the database is {engine}, not PostgreSQL")
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_timeout=3).ping()
+    except Exception as exc:
+        raise pytest.UsageError(f"REQUIRE_SERVICES=1 but Redis is unreachable: {exc}") from exc
+
+
+@pytest.fixture
+def buyer(db):
+    from tests.factories import BuyerFactory
+
+    return BuyerFactory()
+
+
+@pytest.fixture
+def contractor(db):
+    from tests.factories import ContractorFactory
+
+    return ContractorFactory()
+
+
+@pytest.fixture
+def staff_user(db):
+    from tests.factories import StaffFactory
+
+    return StaffFactory()
+
+
+@pytest.fixture
+def celery_eager():
+    """Run tasks inline, for unit tests of code that enqueues them."""
+    from config.celery import app
+
+    previous = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture
+def buyable_product(db):
+    """A product of a contractor who has finished Connect onboarding."""
+    from tests.factories import ProductFactory
+
+    return ProductFactory(
+        seller__profile__charges_enabled=True,
+        seller__profile__stripe_id="acct_seller1",
+    )

@@ -1,0 +1,105 @@
+"""factory-boy factories for the domain models."""
+
+import factory
+
+from accounts.models import User, UserProfile
+from accounts.services import profile_create
+from payments.models import Payment, Refund
+from shop.models import Order, OrderItem, Product
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def saved(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class BuyerFactory(UserFactory):
+    email = factory.Sequence(lambda n: f"buyer{n}@example.com")
+
+    @factory.post_generation
+    def profile(obj, create, extracted, **kwargs):
+        if create:
+            profile_create(user=obj, role=UserProfile.Role.BUYER, **kwargs)
+
+
+class ContractorFactory(UserFactory):
+    email = factory.Sequence(lambda n: f"contractor{n}@example.com")
+
+    @factory.post_generation
+    def profile(obj, create, extracted, **kwargs):
+        if create:
+            profile = profile_create(user=obj, role=UserProfile.Role.CONTRACTOR)
+            for name, value in kwargs.items():
+                setattr(profile, name, value)
+            if kwargs:
+                profile.save()
+
+
+class StaffFactory(UserFactory):
+    email = factory.Sequence(lambda n: f"staff{n}@example.com")
+    is_staff = True
+    is_superuser = True
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    seller = factory.SubFactory(ContractorFactory)
+    title = factory.Sequence(lambda n: f"Product {n}")
+    slug = factory.Sequence(lambda n: f"product-{n}")
+    price_amount = 2500
+    currency = "usd"
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Order
+
+    buyer = factory.SubFactory(BuyerFactory)
+    seller = factory.SubFactory(ContractorFactory)
+    amount = 2500
+    fee_amount = 280
+    currency = "usd"
+
+
+class OrderItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrderItem
+
+    order = factory.SubFactory(OrderFactory)
+    title = "Thing"
+    unit_amount = 2500
+    quantity = 1
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Payment
+
+    order = factory.SubFactory(OrderFactory)
+    stripe_payment_intent_id = factory.Sequence(lambda n: f"pi_test_{n}")
+    amount = factory.SelfAttribute("order.amount")
+    application_fee_amount = factory.SelfAttribute("order.fee_amount")
+    currency = "usd"
+    destination_account = factory.Sequence(lambda n: f"acct_test_{n}")
+
+
+class RefundFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Refund
+
+    payment = factory.SubFactory(PaymentFactory)
+    amount = 500
+    currency = "usd"

@@ -1,0 +1,157 @@
+"""Contractors against the sandbox: both onboarding paths, requirements blocking sales,
+balances pending then available, debits, payouts, and the paced balance sweep."""
+
+from collections import Counter
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from accounts.models import User, UserProfile
+from payments import gateway
+from payments.models import ContractorDebit, Payout
+from payments.services import connect
+from payments.services.debits import debit_create
+from shop import selectors
+from tests.factories import ProductFactory, StaffFactory
+from tests.integration.conftest import wait_for
+from tests.integration.flows import captured_order, connected_balance, onboarded_contractor
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.celery_worker]
+
+
+def profile(user):
+    return UserProfile.objects.get(user=user)
+
+
+def test_hosted_onboarding_return_page_reads_the_account(live_stack, client):
+    seller = onboarded_contractor(live_stack, "hosted@example.com")
+    client.force_login(seller)
+    page = client.get(reverse("accounts:onboarding_return"), follow=True)
+    assert "You&#x27;re all set" in page.content.decode()
+    assert profile(seller).payouts_enabled
+
+
+def test_custom_onboarding_uploads_documents_to_the_account(live_stack, client, settings):
+    settings.CONNECT_ONBOARDING = "custom"
+    client.post(
+        reverse("accounts:signup"),
+        {
+            "email": "custom@example.com",
+            "role": "contractor",
+            "password1": "a-long-and-unusual-passphrase",
+            "password2": "a-long-and-unusual-passphrase",
+        },
+    )
+    seller = User.objects.get(email="custom@example.com")
+    wait_for(lambda: profile(seller).stripe_id, what="the connected account (signup task)")
+    response = client.post(
+        reverse("accounts:onboarding"),
+        {
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "dob": "1990-12-10",
+            "address_line1": "1 Main St",
+            "city": "Springfield",
+            "state": "IL",
+            "postal_code": "62701",
+            "tos": "on",
+            "document": SimpleUploadedFile("passport.png", b"\x89PNG front", "image/png"),
+            "additional_document": SimpleUploadedFile("bill.pdf", b"%PDF-1.4", "application/pdf"),
+        },
+        REMOTE_ADDR="203.0.113.9",
+    )
+    assert response.status_code == 302
+
+    account = gateway.account_retrieve(account=profile(seller).stripe_id)
+    assert account["type"] == "custom"
+    assert account["tos_acceptance"]["ip"] == "203.0.113.9"
+    verification = account["individual"]["verification"]
+    front = verification["document"]["front"]
+    additional = verification["additional_document"]["front"]
+    assert front.startswith("file_")
+    assert additional.startswith("file_")
+    uploaded = live_stack.client().v1.files.retrieve(front)
+    assert (uploaded.purpose, uploaded.filename) == ("identity_document", "passport.png")
+    wait_for(lambda: profile(seller).charges_enabled, what="charges enabled")
+    assert profile(seller).tos_ip == "203.0.113.9"
+
+
+def test_requirements_due_block_selling_until_cleared(live_stack):
+    seller = onboarded_contractor(live_stack, "blocked@example.com")
+    product = ProductFactory(seller=seller)
+    account = profile(seller).stripe_id
+    assert product in selectors.product_list()
+
+    live_stack.control(
+        "POST",
+        f"/_sandbox/accounts/{account}/requirements",
+        {"currently_due": ["individual.verification.document"], "disabled_reason": "past_due"},
+    )
+    wait_for(lambda: not profile(seller).charges_enabled, what="account.updated (restricted)")
+    assert profile(seller).requirements["currently_due"] == ["individual.verification.document"]
+    assert product not in selectors.product_list()
+
+    live_stack.control("POST", f"/_sandbox/accounts/{account}/requirements", {"clear": True})
+    wait_for(lambda: profile(seller).charges_enabled, what="account.updated (enabled)")
+    assert product in selectors.product_list()
+
+
+def test_balance_pending_then_available_a_debit_and_a_payout(live_stack, client, settings):
+    settings.PLATFORM_FEE_BPS = 1000
+    settings.PLATFORM_FEE_FIXED = 30
+    seller = onboarded_contractor(live_stack, "paid@example.com")
+    account = profile(seller).stripe_id
+    captured_order(live_stack, seller, 10_000)  # 8,970 for the contractor
+
+    assert connected_balance(account)[0] == 8970  # pending right after the capture
+    client.force_login(seller)
+    client.post(reverse("accounts:balance_refresh"))
+    assert "$89.70" in client.get(reverse("accounts:dashboard")).content.decode()
+    wait_for(lambda: connected_balance(account) == (0, 8970), what="funds available")
+
+    debit_create(
+        contractor_id=seller.pk,
+        amount=1500,
+        currency="usd",
+        reason="No-show",
+        created_by_id=StaffFactory().pk,
+    )
+    wait_for(lambda: ContractorDebit.objects.get().status == "succeeded", what="the debit")
+    assert connected_balance(account) == (0, 8970 - 1500)
+
+    live_stack.control("POST", "/_sandbox/payouts/run", {"account": account})
+    wait_for(lambda: Payout.objects.filter(status="paid").exists(), what="payout.paid webhook")
+    payout = Payout.objects.get()
+    assert (payout.contractor, payout.amount, payout.currency) == (seller, 7470, "usd")
+    wait_for(lambda: connected_balance(account) == (0, 0), what="the payout to empty the balance")
+    dashboard = client.get(reverse("accounts:dashboard")).content.decode()
+    assert payout.stripe_id in dashboard
+    assert "$74.70" in dashboard
+    assert "No-show" in dashboard
+
+
+def test_balance_sweep_keeps_under_the_rate_and_recovers_from_429(live_stack):
+    """1,000 contractors at 200 calls/s; three injected 429s are retried, none skipped."""
+    client = live_stack.client()
+    profiles = []
+    for n in range(1000):
+        account = client.v1.accounts.create({"type": "express", "country": "US"})
+        user = User.objects.create(email=f"sweep{n}@example.com")
+        profiles.append(UserProfile(user=user, role="contractor", stripe_id=account.id))
+    UserProfile.objects.bulk_create(profiles)
+    live_stack.control("DELETE", "/_sandbox/requests")
+    live_stack.control(
+        "POST", "/_sandbox/faults", {"path": "/v1/balance", "kind": "429", "count": 3}
+    )
+
+    stats = connect.balances_sweep(rate_per_sec=200)
+
+    assert stats == {"refreshed": 1000, "rate_limited": 3, "failed": 0}
+    calls = live_stack.control("GET", "/_sandbox/requests?path=/v1/balance")["requests"]
+    assert len(calls) == 1003
+    assert Counter(c["status"] for c in calls) == {200: 1000, 429: 3}
+    per_second = Counter(int(c["t"]) for c in calls)
+    assert max(per_second.values()) <= 200 + 5  # a one-second bucket may straddle two slots
+    elapsed = calls[-1]["t"] - calls[0]["t"]
+    assert 1000 / elapsed <= 200

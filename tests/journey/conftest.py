@@ -1,0 +1,170 @@
+"""The whole journey in Chromium, against the processes `make demo` starts.
+
+`python -m config.demo` runs here exactly as a newcomer runs it (sandbox, Celery
+worker and beat, web server), on free ports with a temporary VAR_DIR, SQLite and
+the embedded broker, so the test behaves the same on a laptop and in CI. The test
+only talks to it through the browser: no ORM, no patched settings.
+
+Without Chromium or Playwright the journey skips, unless REQUIRE_SERVICES is set
+(CI), where that is a failure. Screenshots of every step, the step timings and the
+demo's logs end up in test-artifacts/journey/.
+"""
+
+import importlib.util
+import os
+import shutil
+import signal
+import subprocess
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from stripe_sandbox.testing import free_port
+from tests.test_demo import Demo
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "journey"
+VIEWPORT = {"width": 1000, "height": 720}
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Checked before the demo starts: a missing browser skips at once (fails in CI)."""
+    reason = None
+    if not os.path.exists(CHROMIUM):
+        reason = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+    elif importlib.util.find_spec("playwright") is None:
+        reason = "Playwright is not installed (pip install playwright)"
+    if reason and os.environ.get("REQUIRE_SERVICES"):
+        pytest.fail(f"REQUIRE_SERVICES is set but {reason}")
+    if reason:
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+@dataclass
+class Site:
+    url: str
+    sandbox: str
+    ready_in: float  # seconds from `python -m config.demo` to "Press Ctrl-C"
+
+
+@pytest.fixture(scope="module")
+def demo(chromium, tmp_path_factory):
+    """`python -m config.demo` on free ports, stopped with Ctrl-C (SIGINT) afterwards.
+
+    If it stops by itself meanwhile (a child died), that fails the test with the
+    launcher's own explanation, rather than leaving only "connection refused".
+    """
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True)
+    var_dir = tmp_path_factory.mktemp("journey") / "var"
+    env = {**os.environ, "VAR_DIR": str(var_dir)}
+    env.update(DEMO_PORT=str(free_port()), SANDBOX_PORT=str(free_port()))
+    # Hermetic, whatever CI exports: SQLite and the embedded broker under VAR_DIR.
+    env.update(REDIS_URL="", CELERY_BROKER_URL="")
+    env.pop("DATABASE_URL", None)
+    launcher = Demo(env, ARTIFACTS / "demo.out")
+    try:
+        started = time.monotonic()
+        launcher.wait_for_output("Press Ctrl-C to stop everything.", timeout=60)
+        yield Site(
+            url=f"http://127.0.0.1:{env['DEMO_PORT']}",
+            sandbox=f"http://127.0.0.1:{env['SANDBOX_PORT']}",
+            ready_in=time.monotonic() - started,
+        )
+    finally:
+        stopped_by_itself = launcher.process.poll() is not None
+        if not stopped_by_itself:
+            launcher.process.send_signal(signal.SIGINT)
+        try:
+            launcher.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            launcher.kill()
+        # The processes' own logs, beside the screenshots, for a failed CI run.
+        if (var_dir / "log").is_dir():
+            shutil.copytree(var_dir / "log", ARTIFACTS / "log", dirs_exist_ok=True)
+    if stopped_by_itself:
+        # What the launcher printed after its banner: which child died, and its last lines.
+        tail = launcher.output().split("Press Ctrl-C to stop everything.", 1)[-1].strip()
+        pytest.fail(f"the demo stopped by itself during the journey:\n{tail}")
+
+
+@pytest.fixture(scope="module")
+def browser(demo):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class Journey:
+    """Numbered screenshots (NN-step.png) and the time each step took."""
+
+    browser: object
+    folder: Path
+    shots: int = 0
+    timings: list[tuple[str, float]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    contexts: list = field(default_factory=list)
+    pages: list = field(default_factory=list)
+
+    def person(self):
+        """A fresh browser context (one person's cookies) and its page."""
+        context = self.browser.new_context(viewport=VIEWPORT)
+        context.set_default_timeout(10_000)
+        self.contexts.append(context)
+        page = context.new_page()
+        self.pages.append(page)
+        page.on("pageerror", lambda exc: self.errors.append(f"{page.url}: {exc}"))
+        return page
+
+    def shot(self, page, step: str) -> Path:
+        self.shots += 1
+        path = self.folder / f"{self.shots:02d}-{step}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    @contextmanager
+    def step(self, name: str):
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.timings.append((name, time.monotonic() - started))
+
+    def report(self) -> str:
+        lines = [f"{seconds:6.1f} s  {name}" for name, seconds in self.timings]
+        lines.append(f"{sum(s for _, s in self.timings[1:]):6.1f} s  the journey's steps")
+        return "\n".join(lines)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.journey_failed = report.failed
+    return report
+
+
+@pytest.fixture
+def journey(demo, browser, request):
+    journey = Journey(browser, ARTIFACTS)
+    journey.timings.append(("`python -m config.demo` ready (before the test)", demo.ready_in))
+    yield journey
+    if getattr(request.node, "journey_failed", False):
+        for number, page in enumerate(journey.pages, 1):  # where each person was left
+            page.screenshot(path=str(ARTIFACTS / f"failed-{number}.png"), full_page=True)
+    for context in journey.contexts:
+        context.close()
+    report = journey.report()
+    (ARTIFACTS / "timings.txt").write_text(report + "\n")
+    print(report)
+    assert not journey.errors, f"JavaScript errors on the pages: {journey.errors}"

@@ -1,0 +1,104 @@
+"""The real stack in one test process: the offline Stripe sandbox on a free port
+forwarding signed webhooks to Django's live server, and a real Celery worker
+(Redis when REDIS_URL is set, as in CI) consuming the tasks.
+
+A plugin (registered in tests/conftest.py) rather than a conftest, so the
+integration and the browser (e2e) tests share one sandbox and one worker in a
+session: two workers on one Celery app, each switching the default queue, lose
+tasks.
+"""
+
+import time
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from payments import gateway
+from stripe_sandbox.testing import run_sandbox
+
+
+@pytest.fixture(scope="session", autouse=False)
+def short_lived_connections():
+    """Threads of the live server close their connections after each request, so the
+    test database can be dropped at the end."""
+    from django.db import connections
+
+    connections.settings["default"]["CONN_MAX_AGE"] = 0
+
+
+@pytest.fixture(scope="session")
+def stripe_sandbox(short_lived_connections, live_server):
+    """The sandbox, pointed at the live server's webhook endpoints.
+
+    Money stays pending for 2 s after a capture, so tests see pending, then available.
+    """
+    with run_sandbox(
+        forward_url=live_server.url + reverse("payments:webhook_platform"),
+        forward_connect_url=live_server.url + reverse("payments:webhook_connect"),
+        available_after=2.0,
+        webhook_retry_base=0.2,
+    ) as handle:
+        yield handle
+
+
+@pytest.fixture(scope="session")
+def celery_worker_thread(django_db_blocker):
+    """A real Celery worker in a thread, on its own queue so no stale task leaks in."""
+    from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+    from django.db import connection
+
+    from config.celery import app
+
+    def close_connection(**kwargs):
+        # The worker's threads must not keep the test database open past its teardown.
+        connection.close()
+
+    task_postrun.connect(close_connection, weak=False)
+
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    app.conf.task_default_queue = queue
+    app.conf.task_always_eager = False
+    with (
+        django_db_blocker.unblock(),
+        start_worker(
+            app,
+            pool="threads",
+            concurrency=2,
+            perform_ping_check=False,
+            queues=[queue],
+            shutdown_timeout=20,
+        ) as worker,
+    ):
+        yield worker
+    task_postrun.disconnect(close_connection)
+
+
+@pytest.fixture
+def live_stack(stripe_sandbox, celery_worker_thread, transactional_db, settings):
+    """Shop settings pointing at a freshly reset sandbox, with a fresh gateway client.
+
+    The database is emptied after each test, so the sandbox starts empty too.
+    """
+    stripe_sandbox.reset()
+    settings.STRIPE_API_BASE = stripe_sandbox.base_url
+    settings.STRIPE_SECRET_KEY = stripe_sandbox.secret_key
+    settings.STRIPE_PUBLISHABLE_KEY = stripe_sandbox.publishable_key
+    settings.STRIPE_WEBHOOK_SECRET = stripe_sandbox.webhook_secret
+    settings.STRIPE_CONNECT_WEBHOOK_SECRET = stripe_sandbox.connect_webhook_secret
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    gateway.reset_client()
+    yield stripe_sandbox
+    gateway.reset_client()
+
+
+def wait_for(check, *, timeout=15.0, interval=0.05, what="condition"):
+    """Poll `check()` until it returns something truthy; fail with `what` otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(interval)
+    pytest.fail(f"Timed out after {timeout} s waiting for {what}")

@@ -1,0 +1,228 @@
+"""PaymentIntent services with the gateway patched: exact calls, convergent states."""
+
+import time
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.utils import timezone
+
+from payments import gateway
+from payments.models import Payment
+from payments.services import intents
+from shop.models import Order
+from tests.factories import PaymentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def intent(payment, status, **fields):
+    data = {
+        "id": payment.stripe_payment_intent_id,
+        "object": "payment_intent",
+        "status": status,
+        "amount": payment.amount,
+        "amount_capturable": 0,
+        "amount_received": 0,
+        "created": int(time.time()),
+        "latest_charge": None,
+        "last_payment_error": None,
+        "application_fee_amount": payment.application_fee_amount,
+    }
+    data.update(fields)
+    return data
+
+
+@pytest.fixture
+def gw(monkeypatch):
+    fake = mock.MagicMock(wraps=None)
+    for name in [
+        "customer_create",
+        "payment_intent_create",
+        "payment_intent_retrieve",
+        "payment_intent_capture",
+        "payment_intent_cancel",
+    ]:
+        monkeypatch.setattr(gateway, name, getattr(fake, name))
+    return fake
+
+
+def test_intent_created_once_with_exact_arguments(gw):
+    payment = PaymentFactory(
+        stripe_payment_intent_id=None,
+        order__amount=17900,
+        order__fee_amount=1820,
+        amount=17900,
+        application_fee_amount=1820,
+        destination_account="acct_alice",
+    )
+    order = payment.order
+    gw.customer_create.return_value = {"id": "cus_new"}
+    gw.payment_intent_create.return_value = {"id": "pi_new", "client_secret": "pi_new_secret"}
+
+    result = intents.payment_intent_ensure(payment_id=payment.pk)
+
+    assert result["client_secret"] == "pi_new_secret"
+    gw.customer_create.assert_called_once_with(
+        email=order.buyer.email,
+        name=order.buyer.profile.name,
+        user_id=order.buyer_id,
+        idempotency_key=f"user-{order.buyer_id}-customer",
+    )
+    gw.payment_intent_create.assert_called_once_with(
+        amount=17900,
+        currency="usd",
+        customer="cus_new",
+        destination="acct_alice",
+        application_fee_amount=1820,
+        order_id=order.pk,
+        order_public_id=str(order.public_id),
+        idempotency_key=f"payment-{payment.pk}-intent",
+    )
+    payment.refresh_from_db()
+    order.buyer.profile.refresh_from_db()
+    assert payment.stripe_payment_intent_id == "pi_new"
+    assert order.buyer.profile.stripe_id == "cus_new"
+
+    gw.payment_intent_retrieve.return_value = {"id": "pi_new", "client_secret": "pi_new_secret"}
+    intents.payment_intent_ensure(payment_id=payment.pk)
+    assert gw.payment_intent_create.call_count == 1
+    assert gw.customer_create.call_count == 1
+    gw.payment_intent_retrieve.assert_called_once_with(payment_intent="pi_new")
+
+
+def test_unreachable_stripe_leaves_the_order_waiting_and_a_retry_succeeds(gw):
+    payment = PaymentFactory(stripe_payment_intent_id=None)
+    gw.customer_create.return_value = {"id": "cus_1"}
+    gw.payment_intent_create.side_effect = gateway.GatewayUnavailable("down")
+
+    with pytest.raises(gateway.GatewayUnavailable):
+        intents.payment_intent_ensure(payment_id=payment.pk)
+    payment.refresh_from_db()
+    assert payment.stripe_payment_intent_id is None
+    assert payment.order.status == Order.Status.PENDING
+
+    gw.payment_intent_create.side_effect = None
+    gw.payment_intent_create.return_value = {"id": "pi_late", "client_secret": "s"}
+    intents.payment_intent_ensure(payment_id=payment.pk)
+    keys = {c.kwargs["idempotency_key"] for c in gw.payment_intent_create.call_args_list}
+    assert keys == {f"payment-{payment.pk}-intent"}  # the retry reuses the key
+    payment.refresh_from_db()
+    assert payment.stripe_payment_intent_id == "pi_late"
+
+
+def test_authorised_snapshot_then_late_and_duplicate_events():
+    payment = PaymentFactory()
+    authorised = intent(payment, "requires_capture", amount_capturable=payment.amount)
+
+    intents.payment_apply_intent(intent(payment, "requires_action"))
+    intents.payment_apply_intent(authorised)
+    intents.payment_apply_intent(authorised)  # duplicate delivery
+    intents.payment_apply_intent(intent(payment, "requires_action"))  # late
+    intents.payment_apply_intent(
+        intent(payment, "requires_payment_method", last_payment_error={"code": "card_declined"})
+    )  # late decline from an earlier attempt
+
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.AUTHORIZED
+    assert payment.amount_authorized == payment.amount
+    assert payment.capture_before > timezone.now() + timedelta(days=6)
+    assert payment.order.status == Order.Status.AUTHORIZED
+
+
+def test_decline_marks_the_order_failed_and_a_new_card_can_still_pay():
+    payment = PaymentFactory()
+    declined = intent(
+        payment,
+        "requires_payment_method",
+        last_payment_error={"code": "card_declined", "decline_code": "insufficient_funds"},
+    )
+    intents.payment_apply_intent(declined)
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PENDING
+    assert payment.last_error_message == "Your card has insufficient funds."
+    assert payment.order.status == Order.Status.FAILED
+
+    intents.payment_apply_intent(intent(payment, "requires_capture", amount_capturable=10))
+    payment.refresh_from_db()
+    assert payment.order.status == Order.Status.AUTHORIZED
+    assert payment.last_error_message == ""
+
+
+def test_unknown_intent_is_ignored():
+    assert intents.payment_apply_intent({"id": "pi_other", "status": "succeeded"}) is None
+
+
+def authorised_payment():
+    payment = PaymentFactory(
+        status=Payment.Status.AUTHORIZED,
+        amount_authorized=2500,
+        authorized_at=timezone.now(),
+    )
+    Order.objects.filter(pk=payment.order_id).update(status=Order.Status.FULFILLED)
+    return payment
+
+
+def test_capture_uses_the_payment_key_and_records_the_capture(gw):
+    payment = authorised_payment()
+    gw.payment_intent_capture.return_value = intent(
+        payment, "succeeded", amount_received=2500, latest_charge="ch_1"
+    )
+
+    intents.payment_capture(payment_id=payment.pk)
+
+    gw.payment_intent_capture.assert_called_once_with(
+        payment_intent=payment.stripe_payment_intent_id,
+        idempotency_key=f"payment-{payment.pk}-capture",
+    )
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CAPTURED
+    assert (payment.amount_captured, payment.stripe_charge_id) == (2500, "ch_1")
+    assert payment.order.status == Order.Status.CAPTURED
+    intents.payment_capture(payment_id=payment.pk)  # a retried task does nothing
+    assert gw.payment_intent_capture.call_count == 1
+
+
+def test_capture_of_a_canceled_authorisation_flags_the_order(gw):
+    payment = authorised_payment()
+    gw.payment_intent_capture.side_effect = gateway.GatewayRejected(
+        "This PaymentIntent could not be captured because it has a status of canceled.",
+        code="payment_intent_unexpected_state",
+        status=400,
+    )
+    gw.payment_intent_retrieve.return_value = intent(
+        payment, "canceled", cancellation_reason="automatic"
+    )
+
+    intents.payment_capture(payment_id=payment.pk)
+
+    payment.refresh_from_db()
+    order = payment.order
+    assert payment.status == Payment.Status.CANCELED
+    assert payment.last_error_code == "payment_intent_unexpected_state"
+    assert order.status == Order.Status.EXPIRED
+    assert order.flagged
+    assert "Capture failed" in order.flag_reason
+
+
+def test_expiry_cancels_only_stale_authorisations(gw, settings):
+    settings.AUTHORIZATION_TTL_HOURS = 144
+    stale = authorised_payment()
+    Payment.objects.filter(pk=stale.pk).update(authorized_at=timezone.now() - timedelta(hours=145))
+    Order.objects.filter(pk=stale.order_id).update(status=Order.Status.AUTHORIZED)
+    fresh = authorised_payment()
+    gw.payment_intent_cancel.return_value = intent(
+        stale, "canceled", cancellation_reason="abandoned"
+    )
+
+    assert intents.authorizations_expire() == 1
+
+    gw.payment_intent_cancel.assert_called_once_with(
+        payment_intent=stale.stripe_payment_intent_id,
+        reason="abandoned",
+        idempotency_key=f"payment-{stale.pk}-cancel",
+    )
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stale.order.status == Order.Status.EXPIRED
+    assert fresh.status == Payment.Status.AUTHORIZED

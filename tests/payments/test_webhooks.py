@@ -1,0 +1,227 @@
+"""Webhook endpoints: verified, stored once, processed once, never backwards."""
+
+import random
+import time
+from unittest import mock
+
+import pytest
+from django.urls import reverse
+
+from payments.models import Payment, StripeEvent
+from payments.services.events import event_process, events_sweep
+from shop.models import Order
+from tests.factories import PaymentFactory
+from tests.payments.webhook_helpers import event, post_event, signature
+
+pytestmark = pytest.mark.django_db
+
+PLATFORM = reverse("payments:webhook_platform")
+CONNECT = reverse("payments:webhook_connect")
+
+
+@pytest.fixture
+def secrets(settings):
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_platform_test"
+    settings.STRIPE_CONNECT_WEBHOOK_SECRET = "whsec_connect_test"
+    return settings
+
+
+def intent_event(payment, status, **fields):
+    obj = {
+        "id": payment.stripe_payment_intent_id,
+        "object": "payment_intent",
+        "status": status,
+        "amount": payment.amount,
+        "amount_capturable": payment.amount if status == "requires_capture" else 0,
+        "amount_received": payment.amount if status == "succeeded" else 0,
+        "created": int(time.time()),
+        "application_fee_amount": payment.application_fee_amount,
+        "latest_charge": "ch_1",
+    }
+    obj.update(fields)
+    kind = {
+        "requires_capture": "payment_intent.amount_capturable_updated",
+        "succeeded": "payment_intent.succeeded",
+        "canceled": "payment_intent.canceled",
+        "requires_action": "payment_intent.requires_action",
+    }.get(status, "payment_intent.payment_failed")
+    return event(kind, obj)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"HTTP_STRIPE_SIGNATURE": "t=1,v1=deadbeef"},
+        {"HTTP_STRIPE_SIGNATURE": "garbage"},
+    ],
+)
+def test_missing_or_bad_signature_is_400_and_stores_nothing(client, secrets, headers):
+    response = client.post(
+        PLATFORM, data=b'{"id": "evt_1"}', content_type="application/json", **headers
+    )
+    assert response.status_code == 400
+    assert "signature" in response.json()["error"]
+    assert not StripeEvent.objects.exists()
+
+
+def test_signed_with_the_other_endpoints_secret_is_refused(client, secrets):
+    body = event("account.updated", {"id": "acct_1", "object": "account"})
+    assert post_event(client, PLATFORM, body, "whsec_connect_test").status_code == 400
+    assert post_event(client, CONNECT, body, "whsec_platform_test").status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+def test_signature_older_than_300_seconds_is_refused(client, secrets):
+    body = event("payment_intent.created", {"id": "pi_1", "object": "payment_intent"})
+    old = int(time.time()) - 301
+    assert post_event(client, PLATFORM, body, "whsec_platform_test", old).status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+def test_signed_but_not_json_is_400(client, secrets):
+    payload = b"not json"
+    response = client.post(
+        PLATFORM,
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature(payload, "whsec_platform_test"),
+    )
+    assert response.status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+def test_get_is_not_allowed(client):
+    assert client.get(PLATFORM).status_code == 405
+
+
+def test_same_event_three_times_is_stored_and_processed_once(
+    client, secrets, celery_eager, django_capture_on_commit_callbacks
+):
+    payment = PaymentFactory()
+    body = intent_event(payment, "requires_capture")
+
+    with mock.patch("payments.webhooks.handlers.payment_apply_intent") as apply:
+        for _ in range(3):
+            with django_capture_on_commit_callbacks(execute=True):
+                response = post_event(client, PLATFORM, body, "whsec_platform_test")
+            assert response.status_code == 200
+
+    assert apply.call_count == 1
+    stored = StripeEvent.objects.get()
+    assert stored.status == StripeEvent.Status.PROCESSED
+    assert stored.attempts == 1
+    assert stored.endpoint == "platform"
+
+
+def test_connect_event_records_its_account(
+    client, secrets, celery_eager, django_capture_on_commit_callbacks
+):
+    body = event("payout.paid", {"id": "po_1", "object": "payout"}, account="acct_9")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_event(client, CONNECT, body, "whsec_connect_test").status_code == 200
+    stored = StripeEvent.objects.get()
+    assert (stored.endpoint, stored.account) == ("connect", "acct_9")
+
+
+def test_unknown_event_type_is_stored_and_marked_ignored(
+    client, secrets, celery_eager, django_capture_on_commit_callbacks
+):
+    body = event("customer.tax_id.created", {"id": "txi_1"})
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_event(client, PLATFORM, body, "whsec_platform_test").status_code == 200
+    assert StripeEvent.objects.get().status == StripeEvent.Status.IGNORED
+
+
+def test_shuffled_stream_ends_in_the_right_states(
+    client, secrets, celery_eager, django_capture_on_commit_callbacks
+):
+    captured = PaymentFactory()
+    declined_then_paid = PaymentFactory()
+    canceled = PaymentFactory()
+    stream = [
+        intent_event(captured, "requires_action"),
+        intent_event(captured, "requires_capture"),
+        intent_event(captured, "succeeded"),
+        intent_event(
+            declined_then_paid,
+            "requires_payment_method",
+            last_payment_error={"code": "card_declined"},
+        ),
+        intent_event(declined_then_paid, "requires_capture"),
+        intent_event(canceled, "requires_capture"),
+        intent_event(canceled, "canceled", cancellation_reason="requested_by_customer"),
+    ]
+    deliveries = stream * 2
+    random.Random(4).shuffle(deliveries)
+
+    for body in deliveries:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert post_event(client, PLATFORM, body, "whsec_platform_test").status_code == 200
+
+    assert StripeEvent.objects.count() == len(stream)
+    states = {p.pk: (p.status, p.order.status) for p in Payment.objects.select_related("order")}
+    assert states[captured.pk] == (Payment.Status.CAPTURED, Order.Status.CAPTURED)
+    assert states[declined_then_paid.pk] == (Payment.Status.AUTHORIZED, Order.Status.AUTHORIZED)
+    assert states[canceled.pk] == (Payment.Status.CANCELED, Order.Status.CANCELED)
+
+
+def test_handler_failure_records_the_error_and_a_later_run_succeeds():
+    payment = PaymentFactory()
+    body = intent_event(payment, "requires_capture")
+    stored = StripeEvent.objects.create(
+        stripe_id=body["id"], type=body["type"], endpoint="platform", payload=body
+    )
+    with (
+        mock.patch(
+            "payments.webhooks.handlers.payment_apply_intent", side_effect=RuntimeError("db away")
+        ),
+        pytest.raises(RuntimeError),
+    ):
+        event_process(event_id=stored.pk)
+    stored.refresh_from_db()
+    assert (stored.status, stored.attempts) == (StripeEvent.Status.FAILED, 1)
+    assert "db away" in stored.last_error
+
+    assert event_process(event_id=stored.pk) == StripeEvent.Status.PROCESSED
+    stored.refresh_from_db()
+    assert stored.attempts == 2
+    assert stored.processed_at is not None
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.AUTHORIZED
+
+
+def test_dispute_flags_the_order(client, secrets, celery_eager, django_capture_on_commit_callbacks):
+    payment = PaymentFactory(stripe_charge_id="ch_disputed")
+    body = event(
+        "charge.dispute.created",
+        {"id": "dp_1", "object": "dispute", "charge": "ch_disputed", "reason": "fraudulent"},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        post_event(client, PLATFORM, body, "whsec_platform_test")
+    payment.order.refresh_from_db()
+    assert payment.order.flagged
+    assert "fraudulent" in payment.order.flag_reason
+
+
+def test_sweeper_re_enqueues_only_old_unprocessed_events():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old = StripeEvent.objects.create(stripe_id="evt_old", type="x", endpoint="platform", payload={})
+    StripeEvent.objects.filter(pk=old.pk).update(received_at=timezone.now() - timedelta(minutes=10))
+    StripeEvent.objects.create(stripe_id="evt_new", type="x", endpoint="platform", payload={})
+    done = StripeEvent.objects.create(
+        stripe_id="evt_done",
+        type="x",
+        endpoint="platform",
+        payload={},
+        status=StripeEvent.Status.PROCESSED,
+    )
+    StripeEvent.objects.filter(pk=done.pk).update(
+        received_at=timezone.now() - timedelta(minutes=10)
+    )
+    with mock.patch("payments.tasks.event_process_task.delay") as delay:
+        assert events_sweep() == 1
+    delay.assert_called_once_with(old.pk)
