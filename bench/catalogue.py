@@ -1,8 +1,9 @@
 """4. Catalogue: requests/s, p50 and SQL queries per page at 10, 1,000 and 100,000 products.
 
 Products are bulk-created for 20 onboarded contractors. Pages: the first page `/`,
-a page in the middle `/?page=N`, and a search `/?q=walnut` (one product in eight
-has the word in its title). Throughput is measured through gunicorn with 8
+a page in the middle (the link a buyer reaches by pressing "Older" half-way
+through: a cursor at the middle product), and a search `/?q=walnut` (one product
+in eight has the word in its title). Throughput is measured through gunicorn with 8
 connections; p50 with 1 connection (the page's own time, no queueing); queries with
 the test client in this process (anonymous visitor, like the load generator).
 """
@@ -12,19 +13,22 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from rest_framework.pagination import Cursor
 
 from accounts.models import User, UserProfile
+from shop import selectors
 from shop.models import Product
+from shop.pagination import NewestFirst
 
 from . import loadgen
 
 SIZES = (10, 1_000, 100_000)
 SELLERS = 20
-PAGE_SIZE = 24  # shop.views.product_list
 WOODS = ["oak", "walnut", "maple", "cherry", "ash", "birch", "elm", "beech"]
 THINGS = ["board", "bowl", "spoon", "stool", "frame", "box", "tray", "shelf", "lamp"]
 
@@ -84,6 +88,15 @@ def grow(seller_users: list[User], have: int, want: int) -> None:
         cursor.execute("ANALYZE shop_product")
 
 
+def middle_page(products: int) -> str:
+    """The catalogue link whose page starts at the middle product."""
+    middle = selectors.product_list().order_by(*NewestFirst.ordering)[products // 2]
+    pager = NewestFirst()
+    pager.base_url = "/"
+    link = pager.encode_cursor(Cursor(offset=0, reverse=False, position=str(middle.created_at)))
+    return "/?" + urlsplit(link).query
+
+
 def _queries(path: str) -> int:
     client = Client()
     client.get(path)  # warm (first-request work is not per page)
@@ -101,12 +114,12 @@ def measure(base: str, *, seconds: float = 3) -> list[PageRow]:
     for size in SIZES:
         grow(users, have, size)
         have = size
-        pages = max(1, -(-size // PAGE_SIZE))
-        for path in ("/", f"/?page={max(1, pages // 2)}", "/?q=walnut"):
+        middle = middle_page(size)
+        for path in ("/", middle, "/?q=walnut"):
             loadgen.load(base, path, connections=4, seconds=1)  # warm
             single = loadgen.load(base, path, connections=1, seconds=max(1, seconds / 2))
             loaded = loadgen.load(base, path, connections=8, seconds=seconds)
-            label = path if "page=" not in path else f"/?page={max(1, pages // 2)} (middle)"
+            label = "/?cursor=… (middle)" if path == middle else path
             rows.append(
                 PageRow(size, label, loaded.rps, single.p50_ms, loaded.p99_ms, _queries(path))
             )

@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -8,12 +7,13 @@ from django.views.decorators.http import require_POST, require_safe
 from . import selectors
 from .cart import Cart, CartError, parse_quantity
 from .models import Product
+from .pagination import catalogue_page
 
 
 @require_safe
 def product_list(request):
     search = request.GET.get("q", "").strip()[:100]
-    page = Paginator(selectors.product_list(search=search), 24).get_page(request.GET.get("page"))
+    page = catalogue_page(selectors.product_list(search=search), request)
     return render(request, "shop/product_list.html", {"page": page, "search": search})
 
 

@@ -90,7 +90,41 @@ def live_stack(stripe_sandbox, celery_worker_thread, transactional_db, settings)
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
     gateway.reset_client()
     yield stripe_sandbox
+    settle(stripe_sandbox)
     gateway.reset_client()
+
+
+def settle(sandbox, *, quiet_for=0.25, timeout=10.0):
+    """Wait until no webhook is on its way and the worker has nothing queued or running.
+
+    The database is emptied after each test with TRUNCATE; a late webhook still being
+    processed then holds row locks that deadlock it. Returns after `timeout` anyway: a
+    task waiting for a long retry countdown must not hold the suite up.
+    """
+    from celery.worker import state
+
+    from config.celery import app
+
+    queue = app.conf.task_default_queue
+    with app.connection_for_read() as connection:
+        channel = connection.default_channel
+        deadline = time.monotonic() + timeout
+        quiet_since = None
+        while time.monotonic() < deadline:
+            busy = (
+                not sandbox.sandbox.dispatcher.idle
+                or state.active_requests
+                or state.reserved_requests
+                or _waiting(connection, channel, queue)
+            )
+            now = time.monotonic()
+            if busy:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = now
+            elif now - quiet_since >= quiet_for:
+                return
+            time.sleep(0.02)
 
 
 def wait_for(check, *, timeout=15.0, interval=0.05, what="condition"):
@@ -102,3 +136,11 @@ def wait_for(check, *, timeout=15.0, interval=0.05, what="condition"):
             return result
         time.sleep(interval)
     pytest.fail(f"Timed out after {timeout} s waiting for {what}")
+
+
+def _waiting(connection, channel, queue) -> int:
+    """Messages in `queue` (Redis has no key for an empty queue: that is 0)."""
+    try:
+        return channel.queue_declare(queue=queue, passive=True).message_count
+    except connection.channel_errors:
+        return 0

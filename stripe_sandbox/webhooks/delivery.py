@@ -90,6 +90,7 @@ class Dispatcher:
         self._tasks: list[asyncio.Task] = []
         self._timers: set[asyncio.TimerHandle] = set()
         self._generation = 0
+        self._sending = 0
 
     # --- any thread -----------------------------------------------------------
 
@@ -103,6 +104,13 @@ class Dispatcher:
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._wake_up)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing waiting, scheduled for a retry or being sent (read from any thread:
+        a snapshot, good enough to tell a settled sandbox from a busy one)."""
+        queued = self._queue.qsize() if self._queue is not None else 0
+        return not (self._inbox or queued or self._timers or self._sending)
 
     def cancel_all(self) -> None:
         """Forget queued and scheduled deliveries (state reset)."""
@@ -182,7 +190,11 @@ class Dispatcher:
         while True:
             delivery = await self._queue.get()
             if delivery.generation == self._generation:
-                await self._send(delivery, delivery.generation)
+                self._sending += 1
+                try:
+                    await self._send(delivery, delivery.generation)
+                finally:
+                    self._sending -= 1
 
     async def _send(self, delivery: Delivery, generation: int) -> None:
         delivery.attempt += 1
