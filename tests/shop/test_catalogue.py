@@ -249,3 +249,21 @@ def test_catalogue_pages_refuse_post(client):
 
     assert client.post(reverse("shop:product_list")).status_code == 405
     assert client.post(product.get_absolute_url()).status_code == 405
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm is PostgreSQL's")
+def test_search_has_trigram_indexes_on_the_expressions_it_filters_on():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'shop_product' "
+            "AND indexdef LIKE '%gin_trgm_ops%'"
+        )
+        indexes = dict(cursor.fetchall())
+    sql = str(selectors.product_list(search="walnut").query).lower()
+
+    assert set(indexes) == {"shop_product_title_trgm", "shop_product_description_trgm"}
+    # The index expressions are the ones icontains generates, or the planner cannot use them.
+    assert 'upper("shop_product"."title"::text) like' in sql
+    assert 'upper("shop_product"."description"::text) like' in sql
+    assert "upper((title)::text)" in indexes["shop_product_title_trgm"]
+    assert "upper(description)" in indexes["shop_product_description_trgm"]
