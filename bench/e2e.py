@@ -220,7 +220,7 @@ def measure(
 
 
 def series_text(run: E2ERun, points: int = 24) -> str:
-    """`t:LLEN` pairs, thinned to about `points`."""
+    """`t:messages/events` triples, thinned to about `points`."""
     step = max(1, len(run.series) // points)
     picked = run.series[::step]
-    return " ".join(f"{t:.1f}s:{depth}" for t, depth, _ in picked)
+    return " ".join(f"{t:.1f}s:{depth}/{waiting}" for t, depth, waiting in picked)

@@ -109,7 +109,9 @@ def render(r: dict) -> str:
                 "child processes that run the tasks; CPU and memory count all of them)"
             )
             + "; acks_late, prefetch multiplier 1, CELERY_DB_REUSE_MAX=100 (settings). Median of "
-            "the runs. Queue depth: `LLEN celery` every 0.5 s during the median end-to-end run.",
+            "the runs. Queue depth every 0.5 s during the median end-to-end run, as "
+            "`time:messages/events`: `LLEN celery` (each message a batch of up to 50 events, "
+            "payments/webhooks/outbox.py) / events stored and not yet processed.",
             "",
         ]
         out += _table(

@@ -164,6 +164,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
     # The stock transport lets a worker read a half-written message; ours renames into place.
     CELERY_BROKER_TRANSPORT = "config.broker.Transport"
+elif CELERY_BROKER_URL.startswith("redis://"):
+    # kombu's, but one Redis client per channel instead of one per published message.
+    CELERY_BROKER_TRANSPORT = "config.redis_transport.Transport"
 # Nothing reads task results: tasks change the database and the pages read it.
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_SERIALIZER = "json"
@@ -179,6 +182,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = TIME_ZONE
+# Stored webhook events are enqueued in batches gathered over this window (0: one
+# message per event, at once); see payments/webhooks/outbox.py.
+WEBHOOK_ENQUEUE_WINDOW_MS = env.int("WEBHOOK_ENQUEUE_WINDOW_MS", default=25)
+WEBHOOK_ENQUEUE_BATCH = env.int("WEBHOOK_ENQUEUE_BATCH", default=50)
 
 # --- Stripe ----------------------------------------------------------------
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="sk_test_sandbox")

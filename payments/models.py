@@ -186,10 +186,10 @@ class StripeEvent(models.Model):
         Status.IGNORED: frozenset({Status.PROCESSED, Status.IGNORED}),
     }
 
-    stripe_id = models.CharField(max_length=255, unique=True)
-    type = models.CharField(max_length=100, db_index=True)
+    stripe_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=100)
     endpoint = models.CharField(max_length=16, choices=Endpoint.choices)
-    account = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    account = models.CharField(max_length=255, blank=True, default="")
     livemode = models.BooleanField(default=False)
     payload = models.JSONField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
@@ -200,7 +200,17 @@ class StripeEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        indexes = [models.Index(fields=["status", "received_at"])]
+        # Declared here rather than with unique=True / db_index=True, which on PostgreSQL
+        # add a second, LIKE-prefix index per column that no query uses; every webhook
+        # pays for each index on INSERT.
+        constraints = [
+            models.UniqueConstraint(fields=["stripe_id"], name="payments_event_stripe_id_unique")
+        ]
+        indexes = [
+            models.Index(fields=["status", "received_at"]),
+            models.Index(fields=["type"], name="payments_event_type_idx"),
+            models.Index(fields=["account"], name="payments_event_account_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.stripe_id}"

@@ -49,6 +49,24 @@ def event_process_task(self, event_id: int, replay: bool = False) -> str:
 
 
 @shared_task
+def events_process_task(event_ids: list[int]) -> dict[str, int]:
+    """Process a batch of stored webhook events (payments.webhooks.outbox), in order,
+    each on its own: one that fails goes to `event_process_task` to retry alone."""
+    outcomes: dict[str, int] = {}
+    for event_id in event_ids:
+        try:
+            outcome = events.event_process(event_id=event_id)
+        except StripeEvent.DoesNotExist:
+            outcome = "missing"
+        except Exception:
+            # event_process recorded the attempt and the error; the retries start here.
+            event_process_task.apply_async((event_id,), countdown=2)
+            outcome = "retrying"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
+@shared_task
 def events_sweep_task() -> int:
     """Periodic: re-enqueue events that were stored but never processed."""
     return events.events_sweep()

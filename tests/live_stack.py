@@ -104,6 +104,7 @@ def settle(sandbox, *, quiet_for=0.25, timeout=10.0):
     from celery.worker import state
 
     from config.celery import app
+    from payments.webhooks.outbox import outbox
 
     queue = app.conf.task_default_queue
     with app.connection_for_read() as connection:
@@ -113,6 +114,7 @@ def settle(sandbox, *, quiet_for=0.25, timeout=10.0):
         while time.monotonic() < deadline:
             busy = (
                 not sandbox.sandbox.dispatcher.idle
+                or outbox.pending
                 or state.active_requests
                 or state.reserved_requests
                 or _waiting(connection, channel, queue)

@@ -21,8 +21,9 @@ def _receive(request: HttpRequest, *, endpoint: str, secret: str) -> JsonRespons
         return JsonResponse({"error": "Invalid or missing Stripe signature."}, status=400)
     if not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
         return JsonResponse({"error": "Not a Stripe event."}, status=400)
-    # event_store commits before returning: a 2xx means the event is durably stored.
-    _, created = event_store(event=event, endpoint=endpoint)
+    # Stored as received (the signature check above read it as UTF-8). event_store
+    # commits before returning: a 2xx means the event is durably stored.
+    _, created = event_store(event=event, endpoint=endpoint, body=request.body.decode())
     return JsonResponse({"received": True, "duplicate": not created})
 
 

@@ -1,5 +1,6 @@
 """Webhook endpoints: verified, stored once, processed once, never backwards."""
 
+import json
 import random
 import time
 from unittest import mock
@@ -89,6 +90,35 @@ def test_signed_but_not_json_is_400(client, secrets):
     )
     assert response.status_code == 400
     assert not StripeEvent.objects.exists()
+
+
+def test_the_stored_payload_is_the_event_as_sent(client, secrets):
+    body = event("payout.paid", {"id": "po_1", "object": "payout", "description": "Café № 1"})
+    payload = json.dumps(body, indent=2, ensure_ascii=False).encode()
+
+    response = client.post(
+        PLATFORM,
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature(payload, "whsec_platform_test"),
+    )
+
+    assert response.status_code == 200
+    stored = StripeEvent.objects.get()
+    assert stored.payload == body
+    assert (stored.stripe_id, stored.type, stored.endpoint) == (
+        body["id"],
+        "payout.paid",
+        "platform",
+    )
+    assert (stored.status, stored.attempts, stored.last_error, stored.account) == (
+        "received",
+        0,
+        "",
+        "",
+    )
+    assert stored.received_at is not None
+    assert stored.processed_at is None
 
 
 def test_get_is_not_allowed(client):
@@ -225,3 +255,27 @@ def test_sweeper_re_enqueues_only_old_unprocessed_events():
     with mock.patch("payments.tasks.event_process_task.delay") as delay:
         assert events_sweep() == 1
     delay.assert_called_once_with(old.pk)
+
+
+def test_finishing_an_event_follows_its_transition_table(caplog):
+    from payments.services.events import _finish
+
+    processed = StripeEvent.objects.create(
+        stripe_id="evt_p", type="x", endpoint="platform", payload={}, status="processed"
+    )
+    ignored = StripeEvent.objects.create(
+        stripe_id="evt_i", type="x", endpoint="platform", payload={}, status="ignored"
+    )
+
+    _finish(processed.pk, StripeEvent.Status.FAILED, "replay failed")  # allowed
+    _finish(ignored.pk, StripeEvent.Status.FAILED, "no")  # IGNORED → FAILED is not
+
+    processed.refresh_from_db()
+    ignored.refresh_from_db()
+    assert (processed.status, processed.attempts, processed.last_error) == (
+        "failed",
+        1,
+        "replay failed",
+    )
+    assert (ignored.status, ignored.attempts, ignored.last_error) == ("ignored", 0, "")
+    assert f"Event {ignored.pk}: not moved to failed" in caplog.text
