@@ -93,6 +93,11 @@ class UserProfile(models.Model):
         return f"{self.user.email} ({self.role})"
 
     @property
+    def can_take_charges(self) -> bool:
+        """A connected account that Stripe lets receive destination charges."""
+        return self.charges_enabled and self.stripe_id.startswith("acct_")
+
+    @property
     def is_contractor(self) -> bool:
         return self.role == self.Role.CONTRACTOR
 

@@ -184,7 +184,7 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = TIME_ZONE
 # Stored webhook events are enqueued in batches gathered over this window (0: one
 # message per event, at once); see payments/webhooks/outbox.py.
-WEBHOOK_ENQUEUE_WINDOW_MS = env.int("WEBHOOK_ENQUEUE_WINDOW_MS", default=25)
+WEBHOOK_ENQUEUE_WINDOW_MS = env.int("WEBHOOK_ENQUEUE_WINDOW_MS", default=50)
 WEBHOOK_ENQUEUE_BATCH = env.int("WEBHOOK_ENQUEUE_BATCH", default=50)
 
 # --- Stripe ----------------------------------------------------------------

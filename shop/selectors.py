@@ -14,25 +14,16 @@ from .models import Order, OrderItem, Product
 
 # A product can be bought when it is listed and its contractor's connected account can take
 # charges: without charges_enabled and an acct_… id there is no destination for the payment.
-# `product_is_buyable` is the same rule in Python for rows that are already loaded; keep the
-# two in step.
-BUYABLE = Q(
-    active=True,
-    seller__profile__charges_enabled=True,
-    seller__profile__stripe_id__startswith="acct_",
-)
+# Product.seller_can_charge is the product's copy of the second half. `product_is_buyable`
+# is the same rule in Python, read from the profile, for rows that are already loaded.
+BUYABLE = Q(active=True, seller_can_charge=True)
 
 
 def product_is_buyable(product: Product) -> bool:
     """Whether `product` can be put in a cart and paid for (no query once seller__profile
     is loaded)."""
     profile = getattr(product.seller, "profile", None)
-    return bool(
-        product.active
-        and profile is not None
-        and profile.charges_enabled
-        and profile.stripe_id.startswith("acct_")
-    )
+    return bool(product.active and profile is not None and profile.can_take_charges)
 
 
 def _with_seller(products: QuerySet[Product]) -> QuerySet[Product]:

@@ -134,3 +134,14 @@ def order_fulfil(*, order_id: int, seller: User) -> Order:
         order, _ = order_transition(order_id=order.pk, status=Order.Status.FULFILLED)
         transaction.on_commit(lambda: payment_capture_task.delay(payment.pk))
     return order
+
+
+def seller_products_sync(*, profile: UserProfile) -> int:
+    """Bring the seller's products' copy of "can take charges" in line with the profile
+    (after Stripe changed the account); returns how many products changed."""
+    can_charge = profile.can_take_charges
+    return (
+        Product.objects.filter(seller_id=profile.user_id)
+        .exclude(seller_can_charge=can_charge)
+        .update(seller_can_charge=can_charge)
+    )

@@ -16,6 +16,7 @@ from accounts.requirements import requirement_labels
 from notifications import events as notify
 from payments import gateway
 from payments.models import BalanceSnapshot, Payout
+from shop.services import seller_products_sync
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ def profile_apply_account(account: dict) -> UserProfile | None:
                 "updated_at",
             ]
         )
+        seller_products_sync(profile=profile)  # in or out of the catalogue with the account
         due = list(requirements.get("currently_due") or [])
         newly_restricted = was_enabled and not profile.charges_enabled
         if (due and sorted(due) != sorted(was_due)) or newly_restricted:

@@ -1,7 +1,7 @@
 """Webhook endpoints: verify the signature, store the event, answer 2xx, process later."""
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -9,12 +9,19 @@ from payments import gateway
 from payments.models import StripeEvent
 from payments.services.events import event_store
 
+# The two answers to a stored event, encoded once: this view runs for every webhook.
+_STORED = {  # by "created"
+    True: b'{"received": true, "duplicate": false}',
+    False: b'{"received": true, "duplicate": true}',
+}
 
-def _receive(request: HttpRequest, *, endpoint: str, secret: str) -> JsonResponse:
+
+def _receive(request: HttpRequest, *, endpoint: str, secret: str) -> HttpResponse:
     try:
         event = gateway.webhook_event_construct(
             payload=request.body,
-            signature=request.headers.get("Stripe-Signature", ""),
+            # META, not request.headers: that builds a dict of every header, per request.
+            signature=request.META.get("HTTP_STRIPE_SIGNATURE", ""),
             secret=secret,
         )
     except gateway.WebhookSignatureInvalid:
@@ -24,12 +31,12 @@ def _receive(request: HttpRequest, *, endpoint: str, secret: str) -> JsonRespons
     # Stored as received (the signature check above read it as UTF-8). event_store
     # commits before returning: a 2xx means the event is durably stored.
     _, created = event_store(event=event, endpoint=endpoint, body=request.body.decode())
-    return JsonResponse({"received": True, "duplicate": not created})
+    return HttpResponse(_STORED[created], content_type="application/json")
 
 
 @csrf_exempt
 @require_POST
-def platform_webhook(request: HttpRequest) -> JsonResponse:
+def platform_webhook(request: HttpRequest) -> HttpResponse:
     return _receive(
         request, endpoint=StripeEvent.Endpoint.PLATFORM, secret=settings.STRIPE_WEBHOOK_SECRET
     )
@@ -37,7 +44,7 @@ def platform_webhook(request: HttpRequest) -> JsonResponse:
 
 @csrf_exempt
 @require_POST
-def connect_webhook(request: HttpRequest) -> JsonResponse:
+def connect_webhook(request: HttpRequest) -> HttpResponse:
     return _receive(
         request,
         endpoint=StripeEvent.Endpoint.CONNECT,

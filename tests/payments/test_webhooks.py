@@ -131,11 +131,16 @@ def test_same_event_three_times_is_stored_and_processed_once(
     payment = PaymentFactory()
     body = intent_event(payment, "requires_capture")
 
+    answers = []
     with mock.patch("payments.webhooks.handlers.payment_apply_intent") as apply:
         for _ in range(3):
             with django_capture_on_commit_callbacks(execute=True):
                 response = post_event(client, PLATFORM, body, "whsec_platform_test")
             assert response.status_code == 200
+            assert response["Content-Type"] == "application/json"
+            answers.append(response.json())
+
+    assert answers == [{"received": True, "duplicate": dup} for dup in (False, True, True)]
 
     assert apply.call_count == 1
     stored = StripeEvent.objects.get()

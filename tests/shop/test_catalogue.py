@@ -267,3 +267,29 @@ def test_search_has_trigram_indexes_on_the_expressions_it_filters_on():
     assert 'upper("shop_product"."description"::text) like' in sql
     assert "upper((title)::text)" in indexes["shop_product_title_trgm"]
     assert "upper(description)" in indexes["shop_product_description_trgm"]
+
+
+def test_products_leave_and_rejoin_the_catalogue_with_the_sellers_account():
+    from payments.services.connect import profile_apply_account
+
+    seller = payable_contractor()
+    account_id = seller.profile.stripe_id
+    products = [buyable_product(seller=seller), buyable_product(seller=seller)]
+    other = buyable_product()
+
+    def listed():
+        return set(selectors.product_list().values_list("pk", flat=True))
+
+    profile_apply_account({"id": account_id, "charges_enabled": False})
+    assert listed() == {other.pk}
+    profile_apply_account({"id": account_id, "charges_enabled": True})
+    assert listed() == {other.pk, *(p.pk for p in products)}
+
+
+def test_a_product_moved_to_another_seller_follows_that_sellers_account():
+    product = buyable_product()
+    product.seller = payable_contractor(charges_enabled=False)
+    product.save(update_fields=["seller"])
+
+    assert Product.objects.get(pk=product.pk).seller_can_charge is False
+    assert not selectors.product_list().exists()
