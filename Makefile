@@ -33,7 +33,7 @@ typecheck: install
 # Benchmarks on the real stack (gunicorn, PostgreSQL, Redis, Celery workers, the Stripe
 # sandbox) in a database of their own (marketplace_bench): prints the figures and writes
 # bench/RESULTS.md. Needs PostgreSQL and Redis (BENCH_PG_URL, BENCH_REDIS_URL) and, for
-# the load, wrk if installed. About 8-9 minutes; see bench/README.md. Not a test.
+# the load, wrk if installed. About 7 minutes; see bench/README.md. Not a test.
 .PHONY: bench
 bench: install
 	$(BIN)/python -m bench
