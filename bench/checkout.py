@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 import time
 import types
 import urllib.parse
@@ -36,12 +37,16 @@ STEPS = ("start", "pay", "done")
 
 
 class GatewayTimer:
-    """Wraps every public function of payments.gateway to add up the time spent in it."""
+    """Wraps every public function of payments.gateway to count its calls and the time
+    during which at least one was in flight (calls made side by side count once)."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
         self.calls = 0
-        self._depth = 0
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._busy_since = 0.0
+        self._nesting = threading.local()  # a gateway function calling another counts once
 
     def install(self) -> None:
         for name, value in list(vars(gateway).items()):
@@ -56,17 +61,31 @@ class GatewayTimer:
     def _wrap(self, func):
         @functools.wraps(func)
         def timed(*args, **kwargs):
-            self._depth += 1
-            started = time.perf_counter()
+            depth = getattr(self._nesting, "depth", 0)
+            self._nesting.depth = depth + 1
+            if depth == 0:
+                self._enter()
             try:
                 return func(*args, **kwargs)
             finally:
-                self._depth -= 1
-                if self._depth == 0:
-                    self.seconds += time.perf_counter() - started
-                    self.calls += 1
+                self._nesting.depth = depth
+                if depth == 0:
+                    self._leave()
 
         return timed
+
+    def _enter(self) -> None:
+        with self._lock:
+            if self._in_flight == 0:
+                self._busy_since = time.perf_counter()
+            self._in_flight += 1
+            self.calls += 1
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self.seconds += time.perf_counter() - self._busy_since
 
     def reset(self) -> None:
         self.seconds = 0.0

@@ -164,6 +164,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
     # The stock transport lets a worker read a half-written message; ours renames into place.
     CELERY_BROKER_TRANSPORT = "config.broker.Transport"
+elif CELERY_BROKER_URL == "memory://":
+    # The in-process broker of the tests: kombu polls it once a second by default,
+    # which was most of an integration test's wait on SQLite.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.02}
 elif CELERY_BROKER_URL.startswith("redis://"):
     # kombu's, but one Redis client per channel instead of one per published message.
     CELERY_BROKER_TRANSPORT = "config.redis_transport.Transport"

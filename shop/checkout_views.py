@@ -17,7 +17,7 @@ from core.money import format_amount
 from payments import gateway
 from payments.models import Payment
 from payments.services.customers import buyer_saved_cards
-from payments.services.intents import payment_intent_ensure, payment_sync
+from payments.services.intents import payment_intents_ensure, payment_sync
 
 from .cart import Cart
 from .models import Order
@@ -71,18 +71,8 @@ def checkout_pay(request, checkout_id):
     payments = _checkout_payments(request, checkout_id)
     if all(p.status in PAID_STATUSES for p in payments):
         return redirect("shop:checkout_done", checkout_id=checkout_id)
-    intents = []
     try:
-        for payment in payments:
-            intent = payment_intent_ensure(payment_id=payment.pk)
-            intents.append(
-                {
-                    "clientSecret": intent["client_secret"],
-                    "status": intent["status"],
-                    "seller": payment.order.seller.profile.name,
-                    "amount": payment.amount_display,
-                }
-            )
+        made = payment_intents_ensure(payment_ids=[payment.pk for payment in payments])
     except gateway.GatewayUnavailable:
         logger.warning("Stripe unreachable while preparing checkout %s", checkout_id)
         return render(
@@ -91,6 +81,15 @@ def checkout_pay(request, checkout_id):
             {"checkout_id": checkout_id, "payments": payments},
             status=503,
         )
+    intents = [
+        {
+            "clientSecret": intent["client_secret"],
+            "status": intent["status"],
+            "seller": payment.order.seller.profile.name,
+            "amount": payment.amount_display,
+        }
+        for payment, intent in zip(payments, made, strict=True)
+    ]
     # Stripe knows first: a payment authorised a moment ago may not have reached
     # our database yet (webhook in flight). Only what is still due is paid here.
     paid = [intent["status"] in INTENT_DONE_STATUSES for intent in intents]

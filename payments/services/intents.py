@@ -7,6 +7,7 @@ snapshot never moves a status backwards.
 """
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -25,6 +26,8 @@ from .transitions import payment_transition
 
 logger = logging.getLogger(__name__)
 
+# At most this many Stripe calls at once for one checkout (Stripe's test mode allows 25/s).
+PARALLEL_STRIPE_CALLS = 5
 # Stripe holds a card authorisation for 7 days.
 AUTHORIZATION_LIFETIME = timedelta(days=7)
 # Cancellation reasons that mean "nobody captured it in time", not "someone canceled".
@@ -37,12 +40,53 @@ def payment_intent_ensure(*, payment_id: int) -> dict:
     The idempotency key comes from our Payment row, so a retry after a network
     failure returns the intent Stripe already made instead of a second one.
     """
-    payment = Payment.objects.select_related("order").get(pk=payment_id)
-    if payment.stripe_payment_intent_id:
-        return gateway.payment_intent_retrieve(payment_intent=payment.stripe_payment_intent_id)
+    return payment_intents_ensure(payment_ids=[payment_id])[0]
+
+
+def payment_intents_ensure(*, payment_ids: list[int]) -> list[dict]:
+    """`payment_intent_ensure` for several payments (one checkout), in their order.
+
+    The Stripe calls are made side by side: a cart from five contractors used to wait
+    for five PaymentIntents one after another (3.4 s with Stripe at 300 ms). Only the
+    calls leave this thread; the database is read before and written after, here.
+    When a call fails, the intents that were made are still recorded, then the first
+    error is raised.
+    """
+    found = Payment.objects.select_related("order").in_bulk(payment_ids)
+    payments = [found[pk] for pk in payment_ids]
+    customers = {
+        payment.order.buyer_id: buyer_customer_ensure(user_id=payment.order.buyer_id)
+        for payment in payments
+        if not payment.stripe_payment_intent_id
+    }
+
+    def fetch(payment: Payment) -> dict | Exception:
+        try:
+            if payment.stripe_payment_intent_id:
+                return gateway.payment_intent_retrieve(
+                    payment_intent=payment.stripe_payment_intent_id
+                )
+            return _intent_create(payment, customers[payment.order.buyer_id])
+        except Exception as exc:  # re-raised below, once the others are recorded
+            return exc
+
+    if len(payments) == 1:
+        results = [fetch(payments[0])]
+    else:
+        with ThreadPoolExecutor(max_workers=min(len(payments), PARALLEL_STRIPE_CALLS)) as pool:
+            results = list(pool.map(fetch, payments))
+    for payment, result in zip(payments, results, strict=True):
+        if isinstance(result, dict) and not payment.stripe_payment_intent_id:
+            _intent_record(payment, result)
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
+    return results  # type: ignore[return-value]  # no Exception is left in it
+
+
+def _intent_create(payment: Payment, customer: str) -> dict:
     order = payment.order
-    customer = buyer_customer_ensure(user_id=order.buyer_id)
-    intent = gateway.payment_intent_create(
+    return gateway.payment_intent_create(
         amount=payment.amount,
         currency=payment.currency,
         customer=customer,
@@ -52,12 +96,14 @@ def payment_intent_ensure(*, payment_id: int) -> dict:
         order_public_id=str(order.public_id),
         idempotency_key=f"payment-{payment.pk}-intent",
     )
+
+
+def _intent_record(payment: Payment, intent: dict) -> None:
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         if not locked.stripe_payment_intent_id:
             locked.stripe_payment_intent_id = intent["id"]
             locked.save(update_fields=["stripe_payment_intent_id", "updated_at"])
-    return intent
 
 
 def _capture_before(intent: dict) -> datetime:

@@ -1,5 +1,6 @@
 """PaymentIntent services with the gateway patched: exact calls, convergent states."""
 
+import threading
 import time
 from datetime import timedelta
 from unittest import mock
@@ -89,6 +90,58 @@ def test_intent_created_once_with_exact_arguments(gw):
     assert gw.payment_intent_create.call_count == 1
     assert gw.customer_create.call_count == 1
     gw.payment_intent_retrieve.assert_called_once_with(payment_intent="pi_new")
+
+
+def _checkout_payments(count):
+    first = PaymentFactory(stripe_payment_intent_id=None)
+    others = [
+        PaymentFactory(stripe_payment_intent_id=None, order__buyer=first.order.buyer)
+        for _ in range(count - 1)
+    ]
+    return [first, *others]
+
+
+def test_a_checkouts_intents_are_created_side_by_side_in_order(gw):
+    payments = _checkout_payments(4)
+    gw.customer_create.return_value = {"id": "cus_one"}
+    # Every call waits until all four have started: made one after another, the first
+    # would wait in vain and the barrier would break.
+    started = threading.Barrier(4, timeout=10)
+
+    def create(**kwargs):
+        started.wait()
+        return {"id": f"pi_for_{kwargs['order_id']}", "client_secret": "s"}
+
+    gw.payment_intent_create.side_effect = create
+
+    made = intents.payment_intents_ensure(payment_ids=[p.pk for p in reversed(payments)])
+
+    assert [m["id"] for m in made] == [f"pi_for_{p.order_id}" for p in reversed(payments)]
+    assert gw.customer_create.call_count == 1  # one buyer, one Customer
+    stored = dict(Payment.objects.values_list("pk", "stripe_payment_intent_id"))
+    assert stored == {p.pk: f"pi_for_{p.order_id}" for p in payments}
+
+
+def test_when_one_intent_fails_the_others_are_kept_and_the_error_raised(gw):
+    payments = _checkout_payments(3)
+    gw.customer_create.return_value = {"id": "cus_one"}
+
+    def create(**kwargs):
+        if kwargs["order_id"] == payments[1].order_id:
+            raise gateway.GatewayUnavailable("down")
+        return {"id": f"pi_for_{kwargs['order_id']}", "client_secret": "s"}
+
+    gw.payment_intent_create.side_effect = create
+
+    with pytest.raises(gateway.GatewayUnavailable):
+        intents.payment_intents_ensure(payment_ids=[p.pk for p in payments])
+
+    stored = dict(Payment.objects.values_list("pk", "stripe_payment_intent_id"))
+    assert stored == {
+        payments[0].pk: f"pi_for_{payments[0].order_id}",
+        payments[1].pk: None,
+        payments[2].pk: f"pi_for_{payments[2].order_id}",
+    }
 
 
 def test_unreachable_stripe_leaves_the_order_waiting_and_a_retry_succeeds(gw):

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from payments import gateway
-from payments.services.intents import payment_intent_ensure
+from payments.services.intents import payment_intent_ensure, payment_intents_ensure
 from shop.models import Order
 from shop.services import checkout_create
 
@@ -39,15 +39,16 @@ logger = logging.getLogger(__name__)
 def client_secrets(orders: Iterable[Order]) -> dict[int, str]:
     """{payment id: client secret} for the orders still awaiting payment.
 
-    Creates each PaymentIntent the first time (payment_intent_ensure is idempotent);
+    Creates each PaymentIntent the first time, side by side (idempotent);
     raises the gateway's exceptions when Stripe cannot be reached.
     """
-    secrets = {}
+    due = []
     for order in orders:
         payment = selectors.order_payment(order)
         if payment is not None and selectors.order_is_payable(order, payment):
-            secrets[payment.pk] = payment_intent_ensure(payment_id=payment.pk)["client_secret"]
-    return secrets
+            due.append(payment.pk)
+    intents = payment_intents_ensure(payment_ids=due) if due else []
+    return {pk: intent["client_secret"] for pk, intent in zip(due, intents, strict=True)}
 
 
 def _payment_pending(
