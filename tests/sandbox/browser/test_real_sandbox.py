@@ -137,3 +137,29 @@ def test_card_is_saved_with_a_setup_intent(page, shop, stripe_client):
     assert setup["status"] == "succeeded"
     methods = stripe_client.v1.customers.payment_methods.list(customer.id)
     assert [pm.id for pm in methods.data] == [setup["payment_method"]]
+
+
+@pytest.mark.parametrize(
+    ("width", "number_alone"), [(375, True), (900, False)], ids=["phone", "desktop"]
+)
+def test_card_element_puts_the_number_on_its_own_row_on_a_phone(
+    page, shop, stripe_client, width, number_alone
+):
+    intent = payment_intent(stripe_client)
+    page.set_viewport_size({"width": width, "height": 700})
+    page.goto(f"{shop}/checkout?secret={intent.client_secret}")
+    page.wait_for_function("window.cardReady === true")
+    frame = page.frame_locator(CARD_FRAME)
+    boxes = {
+        name: frame.locator(f"input[name={name}]").bounding_box()
+        for name in ("cardnumber", "exp-date", "cvc")
+    }
+    number, expiry, cvc = boxes["cardnumber"], boxes["exp-date"], boxes["cvc"]
+
+    # On a phone: the number spans the row and the rest sits below it, each wide
+    # enough for "MM / YY"; the frame grows to show both rows.
+    assert (expiry["y"] >= number["y"] + number["height"]) is number_alone
+    if number_alone:
+        assert min(expiry["width"], cvc["width"]) >= 80
+        frame_box = page.locator(CARD_FRAME).bounding_box()
+        assert frame_box["y"] + frame_box["height"] >= cvc["y"] + cvc["height"]
