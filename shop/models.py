@@ -33,7 +33,6 @@ class Product(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["active", "-created_at"]),
             # The catalogue: buyable products, newest first (shop.selectors.BUYABLE).
             models.Index(
                 fields=["-created_at", "-id"],

@@ -27,7 +27,8 @@ class CataloguePage:
 
 class NewestFirst(CursorPagination):
     page_size = 24
-    ordering = ("-created_at", "-id")  # Product.Meta.ordering; the index on created_at serves it
+    # Product.Meta.ordering, served by the partial index shop_product_buyable_newest.
+    ordering = ("-created_at", "-id")
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         try:

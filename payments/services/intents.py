@@ -54,11 +54,8 @@ def payment_intents_ensure(*, payment_ids: list[int]) -> list[dict]:
     """
     found = Payment.objects.select_related("order").in_bulk(payment_ids)
     payments = [found[pk] for pk in payment_ids]
-    customers = {
-        payment.order.buyer_id: buyer_customer_ensure(user_id=payment.order.buyer_id)
-        for payment in payments
-        if not payment.stripe_payment_intent_id
-    }
+    buyers = {p.order.buyer_id for p in payments if not p.stripe_payment_intent_id}
+    customers = {buyer_id: buyer_customer_ensure(user_id=buyer_id) for buyer_id in buyers}
 
     def fetch(payment: Payment) -> dict | Exception:
         try:

@@ -25,6 +25,8 @@ class Migration(migrations.Migration):
             field=models.BooleanField(default=False, editable=False),
         ),
         migrations.RunPython(copy_from_profiles, migrations.RunPython.noop),
+        # The catalogue's old index, replaced by the partial one below.
+        migrations.RemoveIndex(model_name="product", name="shop_produc_active_3cce5e_idx"),
         migrations.AddIndex(
             model_name="product",
             index=models.Index(

@@ -12,7 +12,7 @@ from payments.models import Payment, StripeEvent
 from payments.services.events import event_process, events_sweep
 from shop.models import Order
 from tests.factories import PaymentFactory
-from tests.payments.webhook_helpers import event, post_event, signature
+from tests.payments.webhook_helpers import event, post_event, post_signed
 
 pytestmark = pytest.mark.django_db
 
@@ -81,13 +81,7 @@ def test_signature_older_than_300_seconds_is_refused(client, secrets):
 
 
 def test_signed_but_not_json_is_400(client, secrets):
-    payload = b"not json"
-    response = client.post(
-        PLATFORM,
-        data=payload,
-        content_type="application/json",
-        HTTP_STRIPE_SIGNATURE=signature(payload, "whsec_platform_test"),
-    )
+    response = post_signed(client, PLATFORM, b"not json", "whsec_platform_test")
     assert response.status_code == 400
     assert not StripeEvent.objects.exists()
 
@@ -96,12 +90,7 @@ def test_the_stored_payload_is_the_event_as_sent(client, secrets):
     body = event("payout.paid", {"id": "po_1", "object": "payout", "description": "Café № 1"})
     payload = json.dumps(body, indent=2, ensure_ascii=False).encode()
 
-    response = client.post(
-        PLATFORM,
-        data=payload,
-        content_type="application/json",
-        HTTP_STRIPE_SIGNATURE=signature(payload, "whsec_platform_test"),
-    )
+    response = post_signed(client, PLATFORM, payload, "whsec_platform_test")
 
     assert response.status_code == 200
     stored = StripeEvent.objects.get()

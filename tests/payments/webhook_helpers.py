@@ -32,7 +32,11 @@ def signature(payload: bytes, secret: str, timestamp: int | None = None) -> str:
 
 
 def post_event(client, url: str, body: dict, secret: str, timestamp: int | None = None):
-    payload = json.dumps(body).encode()
+    return post_signed(client, url, json.dumps(body).encode(), secret, timestamp)
+
+
+def post_signed(client, url: str, payload: bytes, secret: str, timestamp: int | None = None):
+    """POST `payload` exactly as given, signed with `secret`."""
     return client.post(
         url,
         data=payload,
