@@ -9,7 +9,7 @@ import sys
 import uvicorn
 
 from .app import create_app
-from .config import SandboxConfig
+from .config import SandboxConfig, redact, redact_url
 
 
 def parse_args(argv: list[str] | None = None) -> SandboxConfig:
@@ -71,22 +71,34 @@ class _Server(uvicorn.Server):
             print(self.announce, flush=True)
 
 
+def announcement(config: SandboxConfig) -> str:
+    """The start-up lines: where webhooks go, with their signing secrets redacted.
+
+    Logs end up in files, CI output and screenshots; the full secrets are what
+    you passed with ``--webhook-secret``/``--connect-webhook-secret`` (or, when
+    generated, ``GET /_sandbox/webhooks``).
+    """
+    lines = [f"stripe_sandbox listening on {config.base_url}"]
+    if config.forward_url:
+        lines.append(
+            f"  platform webhooks -> {redact_url(config.forward_url)} "
+            f"(secret {redact(config.webhook_secret)})"
+        )
+    if config.forward_connect_url:
+        lines.append(
+            f"  connect webhooks  -> {redact_url(config.forward_connect_url)} "
+            f"(secret {redact(config.connect_webhook_secret)})"
+        )
+    if config.forward_url or config.forward_connect_url:
+        lines.append(f"  full signing secrets: GET {config.base_url}/_sandbox/webhooks")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
     level = getattr(config, "log_level", "warning")
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(name)s %(message)s")
-    app = create_app(config)
-    sandbox = app.state.sandbox
-    lines = [f"stripe_sandbox listening on {config.base_url}"]
-    if config.forward_url:
-        lines.append(
-            f"  platform webhooks -> {config.forward_url} (secret {sandbox.config.webhook_secret})"
-        )
-    if config.forward_connect_url:
-        lines.append(
-            f"  connect webhooks  -> {config.forward_connect_url} "
-            f"(secret {sandbox.config.connect_webhook_secret})"
-        )
+    app = create_app(config)  # fills in generated secrets
     server = _Server(
         uvicorn.Config(
             app,
@@ -96,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             access_log=False,
             lifespan="on",
         ),
-        "\n".join(lines),
+        announcement(app.state.sandbox.config),
     )
     server.run()
     return 0

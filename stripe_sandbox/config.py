@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
 
 
 @dataclass
@@ -19,8 +20,9 @@ class SandboxConfig:
     db_path: str | None = None
     forward_url: str | None = None
     forward_connect_url: str | None = None
-    webhook_secret: str | None = None
-    connect_webhook_secret: str | None = None
+    # Signing secrets: never logged, and kept out of repr().
+    webhook_secret: str | None = field(default=None, repr=False)
+    connect_webhook_secret: str | None = field(default=None, repr=False)
     available_after: float = 0.0
     latency_ms: int = 0
     # Webhook retries: delay before attempt n+1 is base * 2**(n-1) seconds.
@@ -38,3 +40,23 @@ class SandboxConfig:
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+def redact(secret: str | None) -> str:
+    """What the log may show of a secret: its prefix and last four characters."""
+    if not secret:
+        return "(none)"
+    prefix, sep, rest = secret.partition("_")
+    if not sep or len(rest) < 12:
+        return "…" if len(secret) < 12 else f"…{secret[-4:]}"
+    return f"{prefix}_…{rest[-4:]}"
+
+
+def redact_url(url: str | None) -> str:
+    """A URL for the log: credentials in it (``user:pass@host``) are hidden."""
+    if not url:
+        return "(none)"
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))

@@ -39,8 +39,9 @@ class SandboxHandle:
     """What a test needs: the URL, the signing secrets and a few shortcuts."""
 
     base_url: str
-    webhook_secret: str
-    connect_webhook_secret: str
+    # Kept out of repr(): a failing test prints its fixtures.
+    webhook_secret: str = field(repr=False)
+    connect_webhook_secret: str = field(repr=False)
     sandbox: Sandbox
     secret_key: str = TEST_SECRET_KEY
     publishable_key: str = TEST_PUBLISHABLE_KEY
@@ -55,7 +56,13 @@ class SandboxHandle:
         return stripe.StripeClient(self.secret_key, base_addresses=base, **options)
 
     def control(self, method: str, path: str, json: Any = None) -> Any:
-        """Call a ``/_sandbox/...`` endpoint; returns the decoded JSON."""
+        """Call a ``/_sandbox/...`` endpoint; returns the decoded JSON.
+
+        Everything but a GET goes as JSON (``{}`` when ``json`` is None): the
+        control endpoints refuse any other content type.
+        """
+        if json is None and method.upper() not in ("GET", "HEAD"):
+            json = {}
         response = self._http.request(method, f"{self.base_url}{path}", json=json)
         response.raise_for_status()
         return response.json()

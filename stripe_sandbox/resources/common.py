@@ -19,7 +19,8 @@ class Endpoint:
 
     ``params`` is the `stripe.params` TypedDict the request is validated
     against; ``publishable`` routes also accept a ``pk_test_`` key (with the
-    object's ``client_secret``), as Stripe.js needs.
+    object's ``client_secret``), as Stripe.js needs, and are the only ones that
+    answer cross-origin (CORS) - to requests that bring no secret key.
     """
 
     method: str

@@ -5,6 +5,15 @@ Order of work, as Stripe's: CORS preflight → latency → injected faults → r
 parameter validation → the resource handler (under the state lock) → expansion
 → JSON. Any unexpected exception becomes a Stripe-shaped 500 ``api_error``;
 the server never answers with a traceback.
+
+CORS: the sandbox accepts *any* ``sk_test_…`` key, so a secret key proves
+nothing and a web page must never be able to use one. Only the endpoints the
+test Stripe.js calls with a publishable key (``Endpoint.publishable``) answer
+cross-origin, and only when the request carries no secret key; their preflights
+are allowed by endpoint (a preflight does not show the key). Every other answer
+has no ``Access-Control-*`` header, and a secret-key request sent by a browser
+(it has an ``Origin`` header) or passing its key as the ``key`` parameter (a
+"simple" form POST could) is refused.
 """
 
 from __future__ import annotations
@@ -61,6 +70,15 @@ CLIENT_NOISE = frozenset(
 PUBLISHABLE_EXTRA = frozenset({"client_secret"})
 
 
+class _Exchange:
+    """Per-request state the pipeline updates: may the answer be read cross-origin?"""
+
+    __slots__ = ("cors",)
+
+    def __init__(self, cors: bool) -> None:
+        self.cors = cors
+
+
 class ApiApp:
     """ASGI app for ``/v1/...``."""
 
@@ -70,18 +88,23 @@ class ApiApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
-        if method == "OPTIONS":
-            await send_bytes(send, 204, b"", PREFLIGHT_HEADERS, b"text/plain")
-            return
-        request_id = ids.new_id("req", 15)
         headers = _headers(scope)
+        if method == "OPTIONS":
+            await self._preflight(scope["path"], headers, send)
+            return
+        matched = self.router.match(method, scope["path"])
+        # Decided again once the body (which may hold the `key`) is read.
+        exchange = _Exchange(
+            matched is not None and matched[0].publishable and not _secret_key_presented(headers)
+        )
+        request_id = ids.new_id("req", 15)
         out_headers = [
             (b"request-id", request_id.encode()),
             (b"stripe-version", headers.get("stripe-version", API_VERSION).encode()),
         ]
         try:
             status, payload, extra = await self._handle(
-                scope, receive, send, method, headers, request_id
+                scope, receive, send, method, headers, request_id, matched, exchange
             )
         except StripeError as exc:
             status, payload, extra = exc.status, dumps(exc.body), exc.headers
@@ -96,7 +119,20 @@ class ApiApp:
             status, payload, extra = error.status, dumps(error.body), {}
         out_headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
         self.sandbox.request_log.append((time.time(), method, scope["path"], status))
-        await send_bytes(send, status, payload, out_headers)
+        await send_bytes(send, status, payload, out_headers, cors=exchange.cors)
+
+    async def _preflight(self, path: str, headers: dict[str, str], send: Send) -> None:
+        """Allow a cross-origin preflight only for an endpoint Stripe.js calls.
+
+        The preflight carries no key, so the decision is by endpoint; the real
+        request is then refused if it brings a secret key from a page.
+        """
+        requested = headers.get("access-control-request-method", "").upper()
+        matched = self.router.match(requested, path) if requested else None
+        allowed = matched is not None and matched[0].publishable
+        await send_bytes(
+            send, 204, b"", PREFLIGHT_HEADERS if allowed else [], b"text/plain", cors=allowed
+        )
 
     async def _handle(
         self,
@@ -106,6 +142,8 @@ class ApiApp:
         method: str,
         headers: dict[str, str],
         request_id: str,
+        matched: tuple[Endpoint, dict[str, str]] | None,
+        exchange: _Exchange,
     ) -> tuple[int, bytes, dict[str, str]]:
         sandbox = self.sandbox
         path = scope["path"]
@@ -119,7 +157,6 @@ class ApiApp:
             raise errors.rate_limited()
         if fault == "drop":
             await drop_connection(send)
-        matched = self.router.match(method, path)
         if matched is None:
             if method == "GET" and path.startswith("/v1/files/") and path.endswith("/contents"):
                 return await self._file_contents(headers, path)
@@ -133,8 +170,12 @@ class ApiApp:
             params, upload = await self._decode(scope, receive, endpoint, headers)
         except BodyTooLarge as exc:
             raise invalid_request("Request body too large.", status=413) from exc
+        if _secret_key_presented(headers, params):
+            exchange.cors = False
         api_key = _api_key(headers, params)
         publishable = api_key.startswith("pk_test_")
+        if not publishable:
+            _refuse_secret_key_from_page(headers)
         if publishable:
             if not endpoint.publishable:
                 raise errors.authentication(
@@ -261,6 +302,7 @@ class ApiApp:
         api_key = _api_key(headers, {})
         if api_key.startswith("pk_"):
             raise errors.authentication("This API call cannot be made with a publishable key.")
+        _refuse_secret_key_from_page(headers)
         account = headers.get("stripe-account") or None
         file_id = path.split("/")[3]
         with self.sandbox.lock:
@@ -300,19 +342,57 @@ def _mask(key: str) -> str:
     return f"{key[:8]}{'*' * max(0, len(key) - 12)}{key[-4:]}" if len(key) > 12 else "****"
 
 
+def _header_key(headers: dict[str, str]) -> str:
+    """The key in ``Authorization`` (Bearer or Basic), ``""`` if none is readable."""
+    auth = headers.get("authorization", "").strip()
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    if auth.lower().startswith("basic "):
+        try:
+            return base64.b64decode(auth[6:].strip()).decode().split(":", 1)[0]
+        except (binascii.Error, UnicodeDecodeError):
+            return ""
+    return ""
+
+
+def _param_key(headers: dict[str, str], params: dict[str, Any]) -> str:
+    """Stripe.js's ``key`` parameter, used only when there is no ``Authorization``."""
+    if headers.get("authorization", "").strip() or not isinstance(params.get("key"), str):
+        return ""
+    return unquote(params["key"])
+
+
+def _secret_key_presented(headers: dict[str, str], params: dict[str, Any] | None = None) -> bool:
+    """Whether the request brings anything but a publishable key (or no key at all)."""
+    if headers.get("authorization", "").strip():
+        return not _header_key(headers).startswith("pk_")
+    key = _param_key(headers, params or {})
+    return bool(key) and not key.startswith("pk_")
+
+
+def _refuse_secret_key_from_page(headers: dict[str, str]) -> None:
+    """A browser sends ``Origin`` with every cross-origin or POST request; a server
+    SDK never does. Any ``sk_test_`` key works here, so from a page it must not."""
+    if "origin" in headers:
+        raise errors.authentication(
+            "Secret API keys cannot be used from a web page (this request has an Origin "
+            "header): call the API with them from your server, and use your publishable "
+            "key with Stripe.js in the browser. (Offline Stripe sandbox restriction.)"
+        )
+
+
 def _api_key(headers: dict[str, str], params: dict[str, Any]) -> str:
     """The API key from ``Authorization`` (Bearer or Basic) or Stripe.js's ``key``."""
-    auth = headers.get("authorization", "").strip()
-    key = ""
-    if auth.lower().startswith("bearer "):
-        key = auth[7:].strip()
-    elif auth.lower().startswith("basic "):
-        try:
-            key = base64.b64decode(auth[6:].strip()).decode().split(":", 1)[0]
-        except (binascii.Error, UnicodeDecodeError):
-            key = ""
-    elif not auth and isinstance(params.get("key"), str):
-        key = unquote(params["key"])
+    key = _header_key(headers)
+    param_key = _param_key(headers, params)
+    if param_key.startswith(("sk_", "rk_")):
+        # A cross-site form POST can carry a `key` parameter but not a header.
+        raise errors.authentication(
+            "The key parameter only takes a publishable key (pk_test_…), as Stripe.js "
+            "sends it; send a secret key in the Authorization header. (Offline Stripe "
+            "sandbox restriction.)"
+        )
+    key = key or param_key
     if not key:
         raise errors.authentication(
             "You did not provide an API key. You need to provide your API key in the "

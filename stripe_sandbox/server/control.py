@@ -2,6 +2,12 @@
 
 No authentication (the sandbox only listens where you tell it to). Every
 endpoint answers JSON; a bad request is a 400 ``{"error": "..."}``.
+
+A web page the developer visits can reach these endpoints too, so: every call
+that changes something (POST, DELETE) must say ``Content-Type:
+application/json`` or gets a 415 and changes nothing. A page cannot send that
+content type without a CORS preflight, and no control answer carries CORS
+headers, so the browser never sends the real request (and cannot read a GET).
 """
 
 from __future__ import annotations
@@ -43,8 +49,24 @@ async def _json(request: Request) -> dict[str, Any]:
     return data
 
 
+def _json_content_type(request: Request) -> bool:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return media == "application/json"
+
+
 def _endpoint(func: Handler) -> Handler:
     async def wrapped(request: Request) -> Response:
+        if request.method not in ("GET", "HEAD") and not _json_content_type(request):
+            given = request.headers.get("content-type") or "none"
+            return JSONResponse(
+                {
+                    "error": f"Content-Type must be application/json (got {given}): the "
+                    "sandbox's control endpoints refuse other content types so that a "
+                    "web page cannot call them. Send a JSON body, {} if there is nothing "
+                    "to say."
+                },
+                status_code=415,
+            )
         try:
             return await func(request)
         except (ControlError, ValueError, TypeError, KeyError) as exc:

@@ -1,4 +1,5 @@
-"""Small ASGI helpers: reading requests and writing JSON answers with CORS."""
+"""Small ASGI helpers: reading requests and writing JSON answers (with CORS
+headers only when the caller says the answer may be read cross-origin)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from typing import Any
 
 from starlette.types import Receive, Send
 
+# Only for what the test Stripe.js does with a publishable key (see api.py):
+# every other answer carries no Access-Control-* header, so a page on another
+# origin cannot read it.
 CORS_HEADERS = [
     (b"access-control-allow-origin", b"*"),
     (
@@ -14,9 +18,9 @@ CORS_HEADERS = [
         b"Request-Id, Idempotency-Key, Idempotent-Replayed, Stripe-Version",
     ),
 ]
-# Sent in addition to CORS_HEADERS (which every answer carries exactly once).
+# Sent in addition to CORS_HEADERS when a preflight is allowed.
 PREFLIGHT_HEADERS = [
-    (b"access-control-allow-methods", b"GET, POST, DELETE, OPTIONS"),
+    (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
     (
         b"access-control-allow-headers",
         b"Authorization, Content-Type, Stripe-Account, Stripe-Version, Idempotency-Key",
@@ -57,6 +61,8 @@ async def send_bytes(
     payload: bytes,
     headers: list[tuple[bytes, bytes]],
     content_type: bytes = b"application/json",
+    *,
+    cors: bool = False,
 ) -> None:
     await send(
         {
@@ -66,7 +72,7 @@ async def send_bytes(
                 (b"content-type", content_type),
                 (b"content-length", str(len(payload)).encode()),
                 (b"cache-control", b"no-cache, no-store"),
-                *CORS_HEADERS,
+                *(CORS_HEADERS if cors else ()),
                 *headers,
             ],
         }

@@ -30,7 +30,7 @@ class Target:
     """Where an event goes: a URL, its signing secret and a label for the log."""
 
     url: str
-    secret: str
+    secret: str = field(repr=False)  # never in a log line or a traceback's repr
     label: str
 
 
