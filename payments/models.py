@@ -175,14 +175,16 @@ class StripeEvent(models.Model):
     class Status(models.TextChoices):
         RECEIVED = "received", "Received"
         PROCESSED = "processed", "Processed"
-        IGNORED = "ignored", "Ignored (no handler)"
+        # No handler, or a source that does not own the object (reason in last_error).
+        IGNORED = "ignored", "Ignored"
         FAILED = "failed", "Failed"
 
     TRANSITIONS = {
         Status.RECEIVED: frozenset({Status.PROCESSED, Status.IGNORED, Status.FAILED}),
         Status.FAILED: frozenset({Status.PROCESSED, Status.IGNORED, Status.FAILED}),
-        # A replay from admin re-runs handlers; they are idempotent.
-        Status.PROCESSED: frozenset({Status.PROCESSED, Status.FAILED}),
+        # A replay from admin re-runs handlers; they are idempotent. It checks the
+        # event's source again too: one processed before that check may be ignored now.
+        Status.PROCESSED: frozenset({Status.PROCESSED, Status.IGNORED, Status.FAILED}),
         Status.IGNORED: frozenset({Status.PROCESSED, Status.IGNORED}),
     }
 

@@ -251,7 +251,11 @@ PAYOUT_PROGRESS = {"pending": 0, "in_transit": 1, "paid": 2, "failed": 2, "cance
 
 
 def payout_apply(*, payout: dict, account: str) -> Payout | None:
-    """Record a payout of a connected account from a payout.* webhook (never backwards)."""
+    """Record a payout of a connected account from a payout.* webhook (never backwards).
+
+    `account` is the account the event came from, which owns the payout; a payout
+    already recorded for another account is left alone (returns None).
+    """
     profile = UserProfile.objects.filter(stripe_id=account).first()
     if profile is None:
         return None
@@ -269,6 +273,10 @@ def payout_apply(*, payout: dict, account: str) -> Payout | None:
         record = Payout.objects.select_for_update().filter(stripe_id=payout["id"]).first()
         if record is None:
             record = Payout.objects.create(stripe_id=payout["id"], **fields)
+        elif record.account != account:
+            # Never move a payout to another contractor (the webhook route refuses it first).
+            logger.warning("Payout %s is %s's, not %s's", record.stripe_id, record.account, account)
+            return None
         elif PAYOUT_PROGRESS.get(payout["status"], 0) < PAYOUT_PROGRESS.get(record.status, 0):
             return record  # a late event about an earlier state
         else:

@@ -9,7 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from payments.models import StripeEvent
-from payments.webhooks.registry import handler_for
+from payments.webhooks.registry import route_for
 
 logger = logging.getLogger(__name__)
 
@@ -99,22 +99,30 @@ def _finish(event_id: int, status: str, error: str = "") -> None:
 def event_process(*, event_id: int, replay: bool = False) -> str:
     """Run the handler registered for the event's type; returns the new status.
 
-    Handlers are idempotent, so a replay or a duplicate run changes nothing twice.
-    A handler's exception is recorded (attempts, last error) and re-raised so the
-    task can retry with backoff.
+    An event from an endpoint or account that does not own the object it names
+    (payments/webhooks/registry.py) is ignored, with the reason in `last_error`,
+    and its handler never runs. Handlers are idempotent, so a replay or a duplicate
+    run changes nothing twice. A handler's exception is recorded (attempts, last
+    error) and re-raised so the task can retry with backoff.
     """
     event = StripeEvent.objects.get(pk=event_id)
     if event.status in (StripeEvent.Status.PROCESSED, StripeEvent.Status.IGNORED) and not replay:
         return event.status
-    handler = handler_for(event.type)
-    if handler is None:
-        _finish(event.pk, StripeEvent.Status.IGNORED)
+    route = route_for(event.type)
+    if route is None:
+        _finish(event.pk, StripeEvent.Status.IGNORED, f"ignored: no handler for {event.type}")
         return StripeEvent.Status.IGNORED
     try:
-        handler(event.payload)
+        refusal = route.refusal(event)
+        if refusal is None:
+            route.handler(event)
     except Exception as exc:
         _finish(event.pk, StripeEvent.Status.FAILED, f"{type(exc).__name__}: {exc}")
         raise
+    if refusal is not None:
+        logger.warning("Event %s (%s) %s", event.stripe_id, event.type, refusal)
+        _finish(event.pk, StripeEvent.Status.IGNORED, refusal)
+        return StripeEvent.Status.IGNORED
     _finish(event.pk, StripeEvent.Status.PROCESSED)
     return StripeEvent.Status.PROCESSED
 

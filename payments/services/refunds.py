@@ -134,6 +134,35 @@ def _move(refund: Refund, status: str, **changes) -> None:
     refund.save(update_fields=["status", "updated_at", *changes])
 
 
+def _adoptable(refund: Refund, stripe_refund: dict) -> bool:
+    """Whether our `refund` (named by the Stripe refund's metadata) may take its id.
+
+    Metadata is only a claim: the row must not have a Stripe id yet, and the Stripe
+    refund must be of the row's own payment. Otherwise it is not ours to rename; it
+    is then recorded like any refund made outside the shop.
+    """
+    if refund.stripe_refund_id:
+        logger.warning(
+            "Refund %s claims our refund %s, which is %s",
+            stripe_refund["id"],
+            refund.pk,
+            refund.stripe_refund_id,
+        )
+        return False
+    intent, charge = Payment.objects.values_list(
+        "stripe_payment_intent_id", "stripe_charge_id"
+    ).get(pk=refund.payment_id)
+    if stripe_refund.get("payment_intent"):
+        same = stripe_refund["payment_intent"] == intent
+    else:
+        same = bool(charge) and stripe_refund.get("charge") == charge
+    if not same:
+        logger.warning(
+            "Refund %s claims our refund %s of another payment", stripe_refund["id"], refund.pk
+        )
+    return same
+
+
 def _find_or_record(stripe_refund: dict) -> Refund | None:
     """Our row for a Stripe refund: by id, by our metadata, or a new dashboard refund."""
     refund = Refund.objects.select_for_update().filter(stripe_refund_id=stripe_refund["id"]).first()
@@ -142,7 +171,7 @@ def _find_or_record(stripe_refund: dict) -> Refund | None:
     ours = (stripe_refund.get("metadata") or {}).get("refund_id")
     if ours and str(ours).isdigit():
         refund = Refund.objects.select_for_update().filter(pk=int(ours)).first()
-        if refund is not None:
+        if refund is not None and _adoptable(refund, stripe_refund):
             refund.stripe_refund_id = stripe_refund["id"]
             refund.save(update_fields=["stripe_refund_id", "updated_at"])
             return refund

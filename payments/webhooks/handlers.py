@@ -1,18 +1,31 @@
-"""Event handlers. Each is idempotent and never moves a status backwards."""
+"""Event handlers. Each is idempotent and never moves a status backwards.
+
+Each registration names the endpoint its events are accepted from and the check
+that the event's account owns the object (registry.py, owners.py): a handler runs
+only for an event that passed both, so it may trust `event.account`.
+"""
 
 import logging
 
 from accounts.models import UserProfile
 from notifications import events as notify
 from payments import gateway
-from payments.models import Payment
+from payments.models import Payment, StripeEvent
 from payments.services.connect import payout_apply, profile_apply_account
 from payments.services.intents import order_flag, payment_apply_intent
 from payments.services.refunds import refund_apply, refunds_sync_for_charge
 
-from .registry import handles
+from . import owners
+from .registry import CONNECT, PLATFORM, handles
 
 logger = logging.getLogger(__name__)
+
+
+def _object(event: StripeEvent) -> dict:
+    return event.payload["data"]["object"]
+
+
+# --- The platform's objects: destination charges are ours (merchant of record) ----------
 
 
 @handles(
@@ -22,16 +35,18 @@ logger = logging.getLogger(__name__)
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
     "payment_intent.canceled",
+    endpoint=PLATFORM,
+    kind="payment_intent",
 )
-def payment_intent_changed(event: dict) -> None:
+def payment_intent_changed(event: StripeEvent) -> None:
     """Our Payment and Order follow the intent's snapshot (late ones are ignored)."""
-    payment_apply_intent(event["data"]["object"])
+    payment_apply_intent(_object(event))
 
 
-@handles("charge.dispute.created")
-def dispute_created(event: dict) -> None:
+@handles("charge.dispute.created", endpoint=PLATFORM, kind="dispute")
+def dispute_created(event: StripeEvent) -> None:
     """A buyer disputed a charge: flag the order for staff."""
-    dispute = event["data"]["object"]
+    dispute = _object(event)
     payment = (
         Payment.objects.filter(stripe_payment_intent_id=dispute.get("payment_intent")).first()
         or Payment.objects.filter(stripe_charge_id=dispute.get("charge")).first()
@@ -44,15 +59,56 @@ def dispute_created(event: dict) -> None:
     notify.dispute_opened(payment.order, dispute)
 
 
-@handles("account.updated")
-def account_updated(event: dict) -> None:
+@handles(
+    "transfer.created",
+    "transfer.updated",
+    "transfer.reversed",
+    endpoint=PLATFORM,
+    kind="transfer",
+    owner=owners.transfer_destination,
+)
+def transfer_changed(event: StripeEvent) -> None:
+    """Remember which transfer paid the contractor for a destination charge."""
+    transfer = _object(event)
+    charge = transfer.get("source_transaction")
+    if charge:
+        Payment.objects.filter(
+            stripe_charge_id=charge,
+            stripe_transfer_id="",
+            destination_account=transfer.get("destination") or "-",
+        ).update(stripe_transfer_id=transfer["id"])
+
+
+@handles(
+    "refund.created",
+    "refund.updated",
+    "refund.failed",
+    "charge.refund.updated",
+    endpoint=PLATFORM,
+    kind="refund",
+)
+def refund_changed(event: StripeEvent) -> None:
+    """A refund's status moved (ours, or one made in Stripe's dashboard)."""
+    refund_apply(_object(event))
+
+
+@handles("charge.refunded", endpoint=PLATFORM, kind="charge")
+def charge_refunded(event: StripeEvent) -> None:
+    """The charge was (partly) refunded: record each of its refunds once."""
+    refunds_sync_for_charge(_object(event))
+
+
+# --- Connected accounts' objects: the event's account is the owner ---------------------
+
+
+@handles("account.updated", endpoint=CONNECT, kind="account", owner=owners.own_account)
+def account_updated(event: StripeEvent) -> None:
     """Capabilities and requirements changed: copy them to the contractor's profile.
 
     The snapshot may be stale when events arrive out of order, so the account is
-    re-read from Stripe (a Connect object, read with its own account id).
+    re-read from Stripe (a Connect object, read as the event's account).
     """
-    account = event["data"]["object"]
-    profile_apply_account(gateway.account_retrieve(account=account["id"]))
+    profile_apply_account(gateway.account_retrieve(account=event.account))
 
 
 @handles(
@@ -61,41 +117,20 @@ def account_updated(event: dict) -> None:
     "payout.paid",
     "payout.failed",
     "payout.canceled",
+    endpoint=CONNECT,
+    kind="payout",
+    owner=owners.own_payout,
 )
-def payout_changed(event: dict) -> None:
-    """Record a connected account's payout (Connect endpoint: the event names the account)."""
-    if event.get("account"):
-        payout_apply(payout=event["data"]["object"], account=event["account"])
+def payout_changed(event: StripeEvent) -> None:
+    """Record a connected account's payout, as the event's account's."""
+    payout_apply(payout=_object(event), account=event.account)
 
 
-@handles("balance.available")
-def balance_available(event: dict) -> None:
+@handles("balance.available", endpoint=CONNECT, kind="balance", owner=owners.contractor_account)
+def balance_available(event: StripeEvent) -> None:
     """Pending funds became available: refresh the contractor's cached balance."""
     from payments.tasks import balance_refresh_task
 
-    profile = UserProfile.objects.filter(stripe_id=event.get("account") or "-").first()
+    profile = UserProfile.objects.filter(stripe_id=event.account).first()
     if profile is not None:
         balance_refresh_task.delay(profile.user_id, True)
-
-
-@handles("transfer.created", "transfer.updated", "transfer.reversed")
-def transfer_changed(event: dict) -> None:
-    """Remember which transfer paid the contractor for a destination charge."""
-    transfer = event["data"]["object"]
-    charge = transfer.get("source_transaction")
-    if charge:
-        Payment.objects.filter(stripe_charge_id=charge, stripe_transfer_id="").update(
-            stripe_transfer_id=transfer["id"]
-        )
-
-
-@handles("refund.created", "refund.updated", "refund.failed", "charge.refund.updated")
-def refund_changed(event: dict) -> None:
-    """A refund's status moved (ours, or one made in Stripe's dashboard)."""
-    refund_apply(event["data"]["object"])
-
-
-@handles("charge.refunded")
-def charge_refunded(event: dict) -> None:
-    """The charge was (partly) refunded: record each of its refunds once."""
-    refunds_sync_for_charge(event["data"]["object"])
