@@ -1,7 +1,11 @@
+from django.apps import apps
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils.html import format_html
+from knox.models import AuthToken
 
 from core.admin import stripe_link
 
@@ -22,6 +26,10 @@ class UserProfileInline(admin.StackedInline):
     )
 
 
+# What grants permissions; only superusers may edit it (see UserAdmin, GroupAdmin).
+PERMISSION_FIELDS = ["is_superuser", "groups", "user_permissions"]
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ("email",)
@@ -38,6 +46,37 @@ class UserAdmin(DjangoUserAdmin):
         ("Important dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    # `change_user` must not be a way to every other permission: only a superuser
+    # grants permissions (superuser status, groups, single permissions), and only a
+    # superuser edits, deletes or sets the password of a superuser.
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += PERMISSION_FIELDS
+        return fields
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+# Django registers its GroupAdmin on import; ours replaces it for the same reason as
+# above: a member of a group must not be able to give that group more permissions.
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields if request.user.is_superuser else [*fields, "permissions"]
 
 
 @admin.register(UserProfile)
@@ -57,6 +96,7 @@ class UserProfileAdmin(admin.ModelAdmin):
         "tos_accepted_at",
         "tos_ip",
         "debits",
+        "debit_button",
     )
     exclude = ("stripe_id",)
 
@@ -64,16 +104,73 @@ class UserProfileAdmin(admin.ModelAdmin):
     def stripe_account(self, obj):
         return stripe_link(obj.stripe_id)
 
+    def has_add_permission(self, request):
+        # Profiles are made by accounts.services with their user; here `user` and
+        # `role` are read-only, so an add form could only fail on a missing user.
+        return False
+
+    # The debit form checks its own permission; these only spare staff a link to a 403.
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.has_perm("payments.add_contractordebit"):
+            fields.remove("debit_button")
+        if not request.user.has_perm("payments.view_contractordebit"):
+            fields.remove("debits")
+        return fields
+
     @admin.display(description="Debits")
     def debits(self, obj):
         if not obj.is_contractor:
             return "—"
-        add = reverse("admin:payments_contractordebit_add") + f"?contractor={obj.user_id}"
         listing = reverse("admin:payments_contractordebit_changelist") + (
             f"?contractor__id__exact={obj.user_id}"
         )
-        return format_html(
-            '<a class="button" href="{}">Debit this contractor…</a> <a href="{}">Past debits</a>',
-            add,
-            listing,
-        )
+        return format_html('<a href="{}">Past debits</a>', listing)
+
+    @admin.display(description="")
+    def debit_button(self, obj):
+        if not obj.is_contractor:
+            return ""
+        add = reverse("admin:payments_contractordebit_add") + f"?contractor={obj.user_id}"
+        return format_html('<a class="button" href="{}">Debit this contractor…</a>', add)
+
+
+if apps.is_installed("axes"):
+    from axes import admin as axes_admin
+    from axes.models import AccessAttempt
+
+    if admin.site.is_registered(AccessAttempt):
+        # django-axes' clean-up action declares no permission, so anyone who may view
+        # the attempts could run it; it deletes rows, so it asks for the delete one.
+        admin.site.unregister(AccessAttempt)
+
+        @admin.register(AccessAttempt)
+        class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
+            @admin.action(description="Clean up expired attempts", permissions=["delete"])
+            def cleanup_expired_attempts(self, request, queryset):
+                # axes reads the attempt time it stamps on login requests only; None
+                # means "now" (without it the action fails with a 500).
+                if not hasattr(request, "axes_attempt_time"):
+                    request.axes_attempt_time = None
+                return super().cleanup_expired_attempts(request, queryset)
+
+
+# API tokens: staff may see and revoke them, never create or edit one. knox's own
+# admin creates a token for any user (a superuser's included) and shows it on screen,
+# and its change form moves a token to another user: both are impersonation.
+admin.site.unregister(AuthToken)
+
+
+@admin.register(AuthToken)
+class AuthTokenAdmin(admin.ModelAdmin):
+    list_display = ("user", "created", "expiry")
+    search_fields = ("user__email",)
+    list_select_related = ("user",)
+    fields = ("user", "created", "expiry")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -3,22 +3,27 @@
 import datetime
 
 from django import forms
-from django.core.validators import FileExtensionValidator
+from django.utils.html import format_html
 
-DOCUMENT_TYPES = ["jpg", "jpeg", "png", "pdf"]
-MAX_DOCUMENT_BYTES = 10 * 1024 * 1024  # Stripe's limit for identity documents
+from .documents import ACCEPT, validate_document
+
+DOCUMENT_FIELDS = ("document", "additional_document")
 
 
 def _document_field(label: str, help_text: str) -> forms.FileField:
     return forms.FileField(
         label=label,
-        help_text=help_text,
-        validators=[FileExtensionValidator(DOCUMENT_TYPES)],
-        widget=forms.ClearableFileInput(attrs={"accept": ".jpg,.jpeg,.png,.pdf"}),
+        help_text=f"{help_text} JPEG, PNG or PDF, at most 10 MB.",
+        validators=[validate_document],
+        widget=forms.FileInput(attrs={"accept": ACCEPT}),
     )
 
 
 class CustomOnboardingForm(forms.Form):
+    # A kept document (accounts/kept_uploads.py) may stand in for an empty file input,
+    # so the browser must not insist on one.
+    use_required_attribute = False
+
     first_name = forms.CharField(max_length=100)
     last_name = forms.CharField(max_length=100)
     dob = forms.DateField(label="Date of birth", widget=forms.DateInput(attrs={"type": "date"}))
@@ -46,13 +51,15 @@ class CustomOnboardingForm(forms.Form):
             raise forms.ValidationError("Enter your real date of birth.")
         return dob
 
-    def clean(self):
-        cleaned = super().clean()
-        for name in ("document", "additional_document"):
-            upload = cleaned.get(name)
-            if upload is not None and upload.size > MAX_DOCUMENT_BYTES:
-                self.add_error(name, "Documents must be 10 MB or smaller.")
-        return cleaned
+    def show_kept(self, kept: dict[str, str]) -> None:
+        """Tell the user which documents from their last try are kept."""
+        for name, filename in kept.items():
+            # help_text is rendered as HTML: the file name is the user's, so escaped.
+            # Set on the bound field too: validation already built and cached it.
+            self[name].help_text = self.fields[name].help_text = format_html(
+                "Kept from your last try: <strong>{}</strong>. Choose a file to replace it.",
+                filename,
+            )
 
     def individual(self, email: str) -> dict:
         """The `individual` hash Stripe's Accounts API expects (no documents)."""

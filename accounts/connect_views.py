@@ -12,15 +12,19 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.client_ip import client_ip
 from payments import gateway
 from payments.models import BalanceSnapshot, ContractorDebit, Payment, Payout
 from payments.services import connect
 from shop.models import Order
 
-from .connect_forms import CustomOnboardingForm
+from . import kept_uploads
+from .connect_forms import DOCUMENT_FIELDS, CustomOnboardingForm
 from .requirements import requirement_labels
 
 logger = logging.getLogger(__name__)
+
+ONBOARDING_FORM = "custom_onboarding"
 
 EARNING_STATUSES = [
     Order.Status.CAPTURED,
@@ -50,25 +54,19 @@ def _unreachable(request):
 def onboarding(request):
     profile = request.user.profile
     custom = settings.CONNECT_ONBOARDING == "custom"
-    form = CustomOnboardingForm(request.POST or None, request.FILES or None) if custom else None
-    if request.method == "POST" and form is not None and form.is_valid():
-        try:
-            connect.custom_onboarding_submit(
-                user_id=request.user.pk,
-                individual=form.individual(request.user.email),
-                document_front=form.cleaned_data["document"],
-                document_name=form.cleaned_data["document"].name,
-                additional_front=form.cleaned_data["additional_document"],
-                additional_name=form.cleaned_data["additional_document"].name,
-                ip=request.META.get("REMOTE_ADDR", "127.0.0.1"),
-            )
-        except gateway.GatewayUnavailable:
-            messages.error(request, gateway.GatewayUnavailable.user_message)
-        except gateway.GatewayRejected as exc:
-            form.add_error(None, f"Stripe could not accept these details: {exc.user_message}")
-        else:
+    form = None
+    if custom:
+        posted = request.method == "POST"
+        files = kept_uploads.files_with_kept(request, ONBOARDING_FORM, DOCUMENT_FIELDS)
+        form = CustomOnboardingForm(request.POST if posted else None, files if posted else None)
+    if request.method == "POST" and form is not None:
+        if form.is_valid() and _custom_onboarding_send(request, form):
+            kept_uploads.discard(request, ONBOARDING_FORM)
             messages.success(request, "Thanks! Your details were sent to Stripe.")
             return redirect("accounts:dashboard")
+        kept_uploads.keep_valid(request, ONBOARDING_FORM, form, DOCUMENT_FIELDS)
+    if form is not None:
+        form.show_kept(kept_uploads.kept_names(request, ONBOARDING_FORM))
     return render(
         request,
         "accounts/onboarding.html",
@@ -79,6 +77,28 @@ def onboarding(request):
             "due": requirement_labels(profile.requirements.get("currently_due")),
         },
     )
+
+
+def _custom_onboarding_send(request, form: CustomOnboardingForm) -> bool:
+    """Send the custom form to Stripe; False (with the reason shown) if it did not go."""
+    try:
+        connect.custom_onboarding_submit(
+            user_id=request.user.pk,
+            individual=form.individual(request.user.email),
+            document_front=form.cleaned_data["document"],
+            document_name=form.cleaned_data["document"].name,
+            additional_front=form.cleaned_data["additional_document"],
+            additional_name=form.cleaned_data["additional_document"].name,
+            # Stripe records where the terms were accepted: the client, not our proxy.
+            ip=client_ip(request) or "127.0.0.1",
+        )
+    except gateway.GatewayUnavailable:
+        messages.error(request, gateway.GatewayUnavailable.user_message)
+        return False
+    except gateway.GatewayRejected as exc:
+        form.add_error(None, f"Stripe could not accept these details: {exc.user_message}")
+        return False
+    return True
 
 
 @contractor_required

@@ -28,7 +28,10 @@ class SignupForm(UserCreationForm):
         self.fields["email"].widget.attrs.update({"autocomplete": "email", "autofocus": True})
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email already exists.")
-        return email
+        # Whether the address already has an account is not said here: that would tell
+        # anyone who asks. The view answers both the same way and emails the owner.
+        return self.cleaned_data["email"].strip().lower()
+
+    def _get_validation_exclusions(self):
+        # The model's case-insensitive unique constraint on email would say it too.
+        return {*super()._get_validation_exclusions(), "email"}

@@ -32,6 +32,8 @@ from payments import gateway
 from payments.models import Payment
 from shop.models import Product
 
+from . import stack
+
 CARTS = [(1, 1), (10, 1), (50, 1), (10, 5), (50, 5)]  # (items, contractors)
 STEPS = ("start", "pay", "done")
 
@@ -129,7 +131,7 @@ class CheckoutRow:
 
 def _sandbox(base: str, method: str, path: str, data: dict | None = None) -> dict:
     body = urllib.parse.urlencode(data or {}).encode() if data is not None else None
-    headers = {"Authorization": "Bearer sk_test_sandbox"}
+    headers = {"Authorization": f"Bearer {stack.BENCH_SECRET_KEY}"}
     if path.startswith("/_sandbox"):
         body = json.dumps(data or {}).encode()
         headers["Content-Type"] = "application/json"

@@ -26,7 +26,7 @@ from . import loadgen, machine, stack
 
 SECTIONS = ("sandbox", "ingest", "e2e", "sweep", "catalogue", "checkout")
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-SECRET = "whsec_sandbox_platform"  # settings' default STRIPE_WEBHOOK_SECRET
+SECRET = stack.BENCH_WEBHOOK_SECRET  # the web server's STRIPE_WEBHOOK_SECRET
 
 
 def gunicorn_config() -> dict:
@@ -52,7 +52,7 @@ def payment_intent(sandbox: str) -> dict:
         sandbox + "/v1/payment_intents",
         data=b"amount=2500&currency=usd&capture_method=manual&payment_method=pm_card_visa"
         b"&confirm=true",
-        headers={"Authorization": "Bearer sk_test_sandbox"},
+        headers={"Authorization": f"Bearer {stack.BENCH_SECRET_KEY}"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)

@@ -97,6 +97,12 @@ def redis_clear() -> None:
         client.delete(*keys)
 
 
+# The bench's own Stripe credentials: production settings refuse the sandbox's
+# published defaults, and the sandbox takes any test-mode key.
+BENCH_SECRET_KEY = "sk_test_bench_0123456789abcdef"
+BENCH_WEBHOOK_SECRET = "whsec_bench_platform_0123456789"
+
+
 def child_env(**extra: str) -> dict[str, str]:
     """Production-like settings (DEBUG off) pointed at the bench's services."""
     env = {
@@ -118,6 +124,10 @@ def child_env(**extra: str) -> dict[str, str]:
         "VAR_DIR": str(VAR_DIR),
         "LOG_LEVEL": "WARNING",
         "EMAIL_URL": "dummymail://",
+        "STRIPE_SECRET_KEY": BENCH_SECRET_KEY,
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_bench_0123456789abcdef",
+        "STRIPE_WEBHOOK_SECRET": BENCH_WEBHOOK_SECRET,
+        "STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_bench_connect_0123456789",
     }
     env.pop("CELERY_RESULT_BACKEND", None)
     env.update(extra)

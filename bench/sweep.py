@@ -44,7 +44,7 @@ def _accounts(port: int, count: int, threads: int = 8) -> list[str]:
     def run() -> None:
         conn = http.client.HTTPConnection(stack.HOST, port, timeout=30)
         headers = {
-            "Authorization": "Bearer sk_test_sandbox",
+            "Authorization": f"Bearer {stack.BENCH_SECRET_KEY}",
             "Content-Type": "application/x-www-form-urlencoded",
         }
         while True:

@@ -7,9 +7,13 @@ REDIS_URL; `python manage.py check --deploy` is then clean.
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from core.deploy import stripe_settings_problems
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -36,7 +40,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
+    "csp",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "accounts",
@@ -54,6 +60,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.middleware.RequestSizeLimitMiddleware",
+    "config.csp.StripeCSPMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login with its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -95,6 +105,12 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:profile"
 LOGOUT_REDIRECT_URL = "shop:product_list"
 
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -132,6 +148,76 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# Uploads: a request body above this is refused (413) before it is read; forms check
+# each file's own limit (identity documents: Stripe's 10 MB) and its content.
+MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=21 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # larger uploads spool to a temp file
+
+# --- Proxies and client addresses ---------------------------------------------
+# How many proxies in front of the app append to X-Forwarded-For. 0: the header is
+# ignored and REMOTE_ADDR is the client (else any client could claim a new address per
+# try and dodge every per-address limit). Behind one proxy (nginx, a load balancer): 1.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+
+
+# --- Cache: the rate limits' counters ------------------------------------------------
+# Shared by every web process: Redis when REDIS_URL is set (database 1, apart from the
+# broker's), else this process's memory (the embedded demo: one web process).
+def _redis_cache_url(broker_url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    return urlunsplit(urlsplit(broker_url)._replace(path="/1"))
+
+
+_CACHE_URL = env("CACHE_URL", default="") or (
+    _redis_cache_url(env("REDIS_URL", default="")) if env("REDIS_URL", default="") else ""
+)
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": _CACHE_URL,
+        # Test runs share the server with a demo or a second run: keys of their own.
+        "KEY_PREFIX": f"test-{os.getpid()}" if "pytest" in sys.modules else "shop",
+    }
+    if _CACHE_URL.startswith(("redis://", "rediss://"))
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
+# --- Login lockout (django-axes) -----------------------------------------------------
+# Web, admin and API logins all go through `authenticate()`, so one counter covers
+# them: after AXES_FAILURE_LIMIT wrong passwords from one address, that address is
+# locked out for AXES_COOLOFF_MINUTES. Attempts are rows in the database, shared by
+# every web process and visible to staff in admin.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.int("AXES_COOLOFF_MINUTES", default=15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "accounts.lockout.username_of"
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_VERBOSE = False
+
+# --- Content-Security-Policy (django-csp) --------------------------------------------
+# Our pages run only our own scripts; Stripe.js's origins (real Stripe's, or the
+# sandbox's) are added per request from the current settings (config/csp.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # style="…" attributes (Django admin uses a few) cannot run script.
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    },
+}
 
 # --- Celery ----------------------------------------------------------------
 # The broker is decided here and only here: CELERY_BROKER_URL if set, else Redis at
@@ -192,12 +278,22 @@ WEBHOOK_ENQUEUE_WINDOW_MS = env.int("WEBHOOK_ENQUEUE_WINDOW_MS", default=50)
 WEBHOOK_ENQUEUE_BATCH = env.int("WEBHOOK_ENQUEUE_BATCH", default=50)
 
 # --- Stripe ----------------------------------------------------------------
-STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="sk_test_sandbox")
-STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="pk_test_sandbox")
-STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="whsec_sandbox_platform")
-STRIPE_CONNECT_WEBHOOK_SECRET = env(
-    "STRIPE_CONNECT_WEBHOOK_SECRET", default="whsec_sandbox_connect"
+# The defaults are the offline sandbox's published values: with DEBUG off they are
+# refused (below), since anyone could sign webhooks with them.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="sk_test_sandbox" if DEBUG else "")
+STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="pk_test_sandbox" if DEBUG else "")
+STRIPE_WEBHOOK_SECRET = env(
+    "STRIPE_WEBHOOK_SECRET", default="whsec_sandbox_platform" if DEBUG else ""
 )
+STRIPE_CONNECT_WEBHOOK_SECRET = env(
+    "STRIPE_CONNECT_WEBHOOK_SECRET", default="whsec_sandbox_connect" if DEBUG else ""
+)
+if not DEBUG and (_problems := stripe_settings_problems(vars())):
+    raise ImproperlyConfigured(
+        "Refusing to start with DEBUG=False: "
+        + " ".join(_problems)
+        + " Set the real values from the Stripe dashboard (README, Production)."
+    )
 # Unset means real Stripe; the demo and the tests point it at the offline sandbox.
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 STRIPE_JS_URL = env(
@@ -208,6 +304,11 @@ STRIPE_API_VERSION = env("STRIPE_API_VERSION", default="2026-10-28.endive")
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 STRIPE_RATE_LIMIT_PER_SEC = env.int("STRIPE_RATE_LIMIT_PER_SEC", default=20)
 CONNECT_ONBOARDING = env("CONNECT_ONBOARDING", default="hosted")
+# Page loads that may call Stripe: an intent is re-read at most once per payment in
+# this many seconds, and each user gets this many such loads a minute
+# (payments/services/stripe_reads.py). Stripe allows 25 calls/s in test mode, 100 live.
+STRIPE_SYNC_MIN_SECONDS = env.int("STRIPE_SYNC_MIN_SECONDS", default=5)
+STRIPE_READS_PER_MINUTE = env.int("STRIPE_READS_PER_MINUTE", default=30)
 
 # --- Marketplace policy ------------------------------------------------------
 PLATFORM_FEE_BPS = env.int("PLATFORM_FEE_BPS", default=1000)
@@ -219,13 +320,15 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Token first: its WWW-Authenticate header makes a missing login a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "shop.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "shop.api.errors.api_exception_handler",
+    # Throttles key anonymous clients by address: trust X-Forwarded-For as far as this.
+    "NUM_PROXIES": NUM_PROXIES,
     # Write endpoints name a scope; shop.api.throttling reads these rates on every request.
     "DEFAULT_THROTTLE_RATES": {
         "auth": env("API_THROTTLE_AUTH", default="10/min"),
@@ -233,7 +336,15 @@ REST_FRAMEWORK = {
         "fulfil": env("API_THROTTLE_FULFIL", default="60/min"),
         "onboarding": env("API_THROTTLE_ONBOARDING", default="10/min"),
         "refunds": env("API_THROTTLE_REFUNDS", default="30/min"),
+        # Reads that may ask Stripe for fresh state (order detail, payment status).
+        "stripe_reads": f"{STRIPE_READS_PER_MINUTE}/min",
     },
+}
+# API tokens (django-rest-knox): stored hashed, expire, revoked by logging out.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=10)),
+    "AUTO_REFRESH": True,
+    "AUTH_HEADER_PREFIX": "Token",
 }
 SPECTACULAR_SETTINGS = {
     # Swagger UI's files come from the sidecar package, not a CDN.
@@ -260,6 +371,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # django-axes logs every login at INFO; failures and lockouts are WARNING.
+    "loggers": {"axes": {"level": "WARNING"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
 

@@ -452,6 +452,9 @@ def webhook_event_construct(*, payload: bytes, signature: str, secret: str) -> d
         event = json.loads(payload)
     except (stripe.SignatureVerificationError, ValueError) as exc:
         raise WebhookSignatureInvalid(str(exc)) from exc
+    except RecursionError as exc:
+        # A validly signed body nested thousands deep: Python's parser gives up.
+        raise WebhookSignatureInvalid("The body is nested too deeply to be an event.") from exc
     if not isinstance(event, dict):
         raise WebhookSignatureInvalid("The body is not a JSON object.")
     return event

@@ -249,3 +249,7 @@ class OrderItemAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        # An item is part of what the buyer paid for: a record, never deleted.
+        return False

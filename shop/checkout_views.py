@@ -5,6 +5,7 @@ secrets for orders it already owns, and the outcome is read back from Stripe.
 """
 
 import logging
+from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -16,6 +17,7 @@ from django.urls import reverse
 from core.money import format_amount
 from payments import gateway
 from payments.models import Payment
+from payments.services import stripe_reads
 from payments.services.customers import buyer_saved_cards
 from payments.services.intents import payment_intents_ensure, payment_sync
 
@@ -66,11 +68,25 @@ def _checkout_payments(request, checkout_id) -> list[Payment]:
     return list(latest.values())
 
 
+def stripe_reads_limited(view):
+    """429 once the user loaded too many pages that may call Stripe this minute."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not stripe_reads.stripe_read_allowed(request.user.pk):
+            return render(request, "shop/too_many_requests.html", status=429)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 @login_required
+@stripe_reads_limited
 def checkout_pay(request, checkout_id):
     payments = _checkout_payments(request, checkout_id)
     if all(p.status in PAID_STATUSES for p in payments):
         return redirect("shop:checkout_done", checkout_id=checkout_id)
+    stripe_reads.sync_allow([payment.pk for payment in payments])
     try:
         made = payment_intents_ensure(payment_ids=[payment.pk for payment in payments])
     except gateway.GatewayUnavailable:
@@ -132,6 +148,7 @@ def checkout_pay(request, checkout_id):
 
 
 @login_required
+@stripe_reads_limited
 def checkout_done(request, checkout_id):
     """Where Stripe.js sends the buyer: read each intent back and show the outcome."""
     payments = _checkout_payments(request, checkout_id)

@@ -80,6 +80,13 @@ def checkout_create(*, buyer: User, items: Iterable[tuple[int, int]]) -> uuid.UU
 
     checkout_id = uuid.uuid4()
     with transaction.atomic():
+        # One checkout at a time per buyer: parallel submits of one cart (a double
+        # click, several tabs) wait here, then find the first one's checkout below.
+        list(User.objects.select_for_update().filter(pk=buyer.pk).values_list("pk"))
+        wanted = {(pk, quantities[pk], products[pk].price_amount) for pk in quantities}
+        existing = _open_checkout_with(buyer=buyer, lines=wanted)
+        if existing is not None:
+            return existing
         for seller_products in by_seller.values():
             amount = sum(p.price_amount * quantities[p.pk] for p in seller_products)
             if amount > MAX_ORDER_AMOUNT:
@@ -112,6 +119,28 @@ def checkout_create(*, buyer: User, items: Iterable[tuple[int, int]]) -> uuid.UU
                 destination_account=seller.profile.stripe_id,
             )
     return checkout_id
+
+
+def _open_checkout_with(*, buyer: User, lines: set[tuple[int, int, int]]) -> uuid.UUID | None:
+    """The buyer's unpaid checkout of exactly these (product, quantity, unit price)
+    lines, if there is one: submitting the same cart again returns to it."""
+    open_checkouts = (
+        Order.objects.filter(buyer=buyer, status=Order.Status.PENDING)
+        .values_list("checkout_id", flat=True)
+        .distinct()
+    )
+    found: dict[uuid.UUID, set[tuple[int, int, int]]] = defaultdict(set)
+    settled: set[uuid.UUID] = set()
+    for checkout_id, status, product_id, quantity, unit in OrderItem.objects.filter(
+        order__checkout_id__in=list(open_checkouts)
+    ).values_list("order__checkout_id", "order__status", "product_id", "quantity", "unit_amount"):
+        found[checkout_id].add((product_id, quantity, unit))
+        if status != Order.Status.PENDING:
+            settled.add(checkout_id)  # part of it was paid: not the same purchase
+    for checkout_id, checkout_lines in found.items():
+        if checkout_id not in settled and checkout_lines == lines:
+            return checkout_id
+    return None
 
 
 def order_fulfil(*, order_id: int, seller: User) -> Order:

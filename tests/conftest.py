@@ -26,6 +26,21 @@ def pytest_sessionstart(session):
         raise pytest.UsageError(f"REQUIRE_SERVICES=1 but Redis is unreachable: {exc}") from exc
 
 
+@pytest.fixture(autouse=True)
+def _uploads_in_a_temp_folder(settings, tmp_path):
+    """Uploaded files (kept documents, photos) never land in the demo's var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters and reused Stripe reads never leak from one test to the next
+    (ids repeat across tests: payment 1 of one test is not payment 1 of another)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def buyer(db):
     from tests.factories import BuyerFactory

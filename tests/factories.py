@@ -103,3 +103,17 @@ class RefundFactory(factory.django.DjangoModelFactory):
     payment = factory.SubFactory(PaymentFactory)
     amount = 500
     currency = "usd"
+
+
+def image_bytes(kind: str = "PNG", size: tuple[int, int] = (8, 8)) -> bytes:
+    """A real, small image file (Pillow), for uploads that are checked by content."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 40, 40)).save(buffer, format=kind)
+    return buffer.getvalue()
+
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"

@@ -109,7 +109,20 @@ def demo_env(tmp_path):
     return env
 
 
-def sign_up_buyer(http: httpx.Client, site: str) -> None:
+def emailed_link(var_dir: Path, to: str, path_part: str, timeout: float = 20) -> str:
+    """The first link with `path_part` in an email the demo wrote (as a file) to `to`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for message in sorted((var_dir / "emails").glob("*.log")):
+            for block in message.read_text(errors="replace").split("-" * 79):
+                found = re.search(rf"http://\S*{re.escape(path_part)}\S*", block)
+                if f"To: {to}" in block and found:
+                    return found.group(0)
+        time.sleep(0.2)
+    raise AssertionError(f"no email to {to} with a link to {path_part}")
+
+
+def sign_up_buyer(http: httpx.Client, site: str, var_dir: Path) -> None:
     form = http.get(f"{site}/accounts/signup/")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
     password = "a-long-demo-password-77"
@@ -126,6 +139,12 @@ def sign_up_buyer(http: httpx.Client, site: str) -> None:
         headers={"Referer": f"{site}/accounts/signup/"},
     )
     assert response.status_code == 302, response.text
+    # The emailed one-time link signs the new buyer in.
+    link = emailed_link(var_dir, "new-buyer@example.com", "/accounts/signup/confirm/")
+    page = http.get(link)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    confirmed = http.post(link, data={"csrfmiddlewaretoken": token}, headers={"Referer": link})
+    assert confirmed.status_code == 302, confirmed.text
 
 
 def test_demo_serves_the_shop_and_stops_every_process(demo_env, tmp_path):
@@ -146,7 +165,7 @@ def test_demo_serves_the_shop_and_stops_every_process(demo_env, tmp_path):
             assert http.get(f"{site}/").status_code == 200
             assert http.get(f"{sandbox}/_sandbox/health").status_code == 200
             assert http.get(f"{sandbox}/v3/").status_code == 200  # Stripe.js for the checkout
-            sign_up_buyer(http, site)
+            sign_up_buyer(http, site, Path(demo_env["VAR_DIR"]))
             customer = wait_until(
                 lambda: re.search(
                     r"<code>(cus_\w+)</code>", http.get(f"{site}/accounts/profile/").text

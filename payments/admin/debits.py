@@ -1,6 +1,7 @@
 """Contractor debits in admin: staff create them; a Celery task performs them."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
@@ -34,7 +35,14 @@ class ContractorDebitAdmin(admin.ModelAdmin):
         return False
 
     def add_view(self, request, form_url="", extra_context=None):
-        """Our own form: validated by the debit service, created by it, run by a task."""
+        """Our own form: validated by the debit service, created by it, run by a task.
+
+        It replaces Django's add_view, so it must check what that one checks, before
+        the form lists contractors and orders and before a POST reaches the service:
+        `payments.add_contractordebit`.
+        """
+        if not self.has_add_permission(request):
+            raise PermissionDenied
         initial = {"contractor": request.GET.get("contractor"), "order": request.GET.get("order")}
         form = DebitForm(request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():
@@ -48,7 +56,9 @@ class ContractorDebitAdmin(admin.ModelAdmin):
                 created_by_id=request.user.pk,
             )
             self.message_user(request, f"Debit of {debit} sent to Stripe.", messages.SUCCESS)
-            return redirect("admin:payments_contractordebit_changelist")
+            if self.has_view_or_change_permission(request):
+                return redirect("admin:payments_contractordebit_changelist")
+            return redirect("admin:index")
         context = {
             **self.admin_site.each_context(request),
             "title": "Debit a contractor",

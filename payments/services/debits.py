@@ -3,11 +3,13 @@
 import logging
 
 from django.db import transaction
+from django.db.models import Sum
 
 from accounts.models import UserProfile
+from core.money import format_amount
 from notifications import events as notify
 from payments import gateway
-from payments.models import ContractorDebit, Payment
+from payments.models import ContractorDebit, Payment, Refund
 
 from .transitions import debit_transition
 
@@ -42,9 +44,41 @@ def debit_check(
     ).first()
     if payment is None:
         raise DebitError("The order is not a captured sale of this contractor.")
-    if amount > payment.amount_captured - payment.application_fee_amount:
-        raise DebitError("A reversal cannot exceed what the contractor received.")
+    left = transfer_left(payment)
+    if amount > left:
+        raise DebitError(
+            "A reversal cannot exceed what the contractor still holds of this order: "
+            f"{format_amount(left, payment.currency)} after earlier refunds and debits."
+        )
     return ContractorDebit.Method.TRANSFER_REVERSAL, payment.currency
+
+
+def transfer_left(payment: Payment) -> int:
+    """What the contractor still holds of this order's transfer, in minor units.
+
+    What they received (captured − fee), less what refunds with `reverse_transfer` and
+    earlier reversal debits took back (those not failed: a pending one will take it),
+    plus the platform fee given back with refunds that return it — the share Stripe
+    returns, fee × refund ÷ captured, rounded half-up.
+    """
+    live_refunds = payment.refunds.filter(reverse_transfer=True).exclude(
+        status__in=[Refund.Status.FAILED, Refund.Status.CANCELED]
+    )
+    captured, fee = payment.amount_captured, payment.application_fee_amount
+    reversed_by_refunds = fee_returned = 0
+    for refund in live_refunds.only("amount", "refund_application_fee"):
+        reversed_by_refunds += refund.amount
+        if refund.refund_application_fee and captured:
+            fee_returned += (fee * refund.amount * 2 + captured) // (2 * captured)
+    debited = (
+        ContractorDebit.objects.filter(
+            order_id=payment.order_id, method=ContractorDebit.Method.TRANSFER_REVERSAL
+        )
+        .exclude(status=ContractorDebit.Status.FAILED)
+        .aggregate(total=Sum("amount"))["total"]
+        or 0
+    )
+    return max(0, captured - fee - reversed_by_refunds + fee_returned - debited)
 
 
 def debit_create(
@@ -59,14 +93,18 @@ def debit_create(
     """Record a debit (see `debit_check`) and have a Celery task perform it after commit."""
     from payments.tasks import debit_execute_task
 
-    method, currency = debit_check(
-        contractor_id=contractor_id,
-        amount=amount,
-        currency=currency,
-        reason=reason,
-        order_id=order_id,
-    )
     with transaction.atomic():
+        if order_id is not None:
+            # Two debits (or a debit and a refund) of one order are checked one after
+            # the other: each sees what the previous one took.
+            list(Payment.objects.select_for_update().filter(order_id=order_id))
+        method, currency = debit_check(
+            contractor_id=contractor_id,
+            amount=amount,
+            currency=currency,
+            reason=reason,
+            order_id=order_id,
+        )
         debit = ContractorDebit.objects.create(
             contractor_id=contractor_id,
             order_id=order_id,

@@ -21,6 +21,7 @@ from payments.models import Payment
 from shop.models import Order
 from shop.services import order_transition
 
+from . import stripe_reads
 from .customers import buyer_customer_ensure
 from .transitions import payment_transition
 
@@ -60,8 +61,10 @@ def payment_intents_ensure(*, payment_ids: list[int]) -> list[dict]:
     def fetch(payment: Payment) -> dict | Exception:
         try:
             if payment.stripe_payment_intent_id:
-                return gateway.payment_intent_retrieve(
-                    payment_intent=payment.stripe_payment_intent_id
+                # Reloads of the pay page reuse a read of a few seconds ago.
+                intent_id = payment.stripe_payment_intent_id
+                return stripe_reads.intent_read(
+                    payment.pk, lambda: gateway.payment_intent_retrieve(payment_intent=intent_id)
                 )
             return _intent_create(payment, customers[payment.order.buyer_id])
         except Exception as exc:  # re-raised below, once the others are recorded
@@ -224,11 +227,16 @@ def _decline_attempt(intent: dict) -> str:
 
 
 def payment_sync(*, payment_id: int) -> Payment:
-    """Re-read the payment's intent from Stripe and apply it (the return page's path)."""
+    """Re-read the payment's intent from Stripe and apply it (the return page's path).
+
+    At most once per payment per STRIPE_SYNC_MIN_SECONDS: in between, our database
+    (which webhooks keep current) is the answer (payments/services/stripe_reads.py).
+    """
     payment = Payment.objects.get(pk=payment_id)
-    if not payment.stripe_payment_intent_id:
+    if not payment.stripe_payment_intent_id or not stripe_reads.sync_due(payment.pk):
         return payment
     intent = gateway.payment_intent_retrieve(payment_intent=payment.stripe_payment_intent_id)
+    stripe_reads.intent_remember(payment.pk, intent)
     return payment_apply_intent(intent) or payment
 
 

@@ -47,6 +47,9 @@ class TokenInputSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(help_text='Send as the header "Authorization: Token <token>".')
+    expiry = serializers.DateTimeField(
+        help_text="When the token stops working (each use extends it, up to the same TTL)."
+    )
 
 
 class ConnectStatusSerializer(serializers.Serializer):

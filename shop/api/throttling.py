@@ -1,4 +1,5 @@
-"""Rate limits on write endpoints, by the view's `throttle_scope`."""
+"""Rate limits: write endpoints by the view's `throttle_scope`; reads that may call
+Stripe by the view's `stripe_read_scope`."""
 
 from typing import Any
 
@@ -9,17 +10,11 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 
 
-class WriteRateThrottle(ScopedRateThrottle):
-    """ScopedRateThrottle for unsafe methods only, reading its rate on every request.
+class _CurrentRateMixin:
+    """DRF's scoped throttle copies DEFAULT_THROTTLE_RATES once at import; reading
+    `api_settings` each time lets settings (and tests) change a rate at run time."""
 
-    DRF's own class copies DEFAULT_THROTTLE_RATES once at import; reading
-    `api_settings` each time lets settings (and tests) change a rate at run time.
-    """
-
-    def allow_request(self, request: Request, view: Any) -> bool:
-        if request.method in SAFE_METHODS:
-            return True
-        return super().allow_request(request, view)
+    scope: str | None
 
     def get_rate(self) -> str | None:
         rates: dict[str, Any] = api_settings.DEFAULT_THROTTLE_RATES or {}
@@ -29,3 +24,19 @@ class WriteRateThrottle(ScopedRateThrottle):
                 f"No rate in REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'] for scope '{scope}'."
             )
         return rates[scope]
+
+
+class WriteRateThrottle(_CurrentRateMixin, ScopedRateThrottle):
+    """ScopedRateThrottle for unsafe methods only."""
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        return super().allow_request(request, view)
+
+
+class StripeReadThrottle(_CurrentRateMixin, ScopedRateThrottle):
+    """Reads that may ask Stripe (an order awaiting payment re-reads its intent), GET
+    included, per user: the view names the scope in `stripe_read_scope`."""
+
+    scope_attr = "stripe_read_scope"

@@ -1,7 +1,8 @@
 """/api/…: the shop's REST API, its OpenAPI schema and Swagger UI."""
 
+from csp.decorators import csp_update
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from .errors import api_not_found
 from .views import accounts, catalogue, contractor, orders, sales, staff
@@ -10,6 +11,8 @@ app_name = "api"
 
 urlpatterns = [
     path("auth/token/", accounts.TokenObtainView.as_view(), name="token"),
+    path("auth/logout/", accounts.TokenRevokeView.as_view(), name="logout"),
+    path("auth/logout-all/", accounts.TokenRevokeAllView.as_view(), name="logout_all"),
     path("me/", accounts.MeView.as_view(), name="me"),
     path("products/", catalogue.ProductListView.as_view(), name="product_list"),
     path("products/<slug:slug>/", catalogue.ProductDetailView.as_view(), name="product_detail"),
@@ -30,7 +33,16 @@ urlpatterns = [
     ),
     path("refunds/", staff.RefundCreateView.as_view(), name="refund_create"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script for
+    # the Content-Security-Policy to allow. Swagger UI does set inline styles, which
+    # cannot run script: allowed on this page only.
+    path(
+        "docs/",
+        csp_update({"style-src": ["'unsafe-inline'"]})(
+            SpectacularSwaggerSplitView.as_view(url_name="api:schema")
+        ),
+        name="docs",
+    ),
     # Anything else under /api/ is a 404 in the API's error format, not an HTML page.
     re_path(r"^", api_not_found),
 ]

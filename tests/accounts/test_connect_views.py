@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from payments import gateway
 from payments.models import BalanceSnapshot
-from tests.factories import ContractorFactory
+from tests.factories import PDF_BYTES, ContractorFactory, image_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -84,8 +84,8 @@ def custom_form(**overrides):
         "state": "IL",
         "postal_code": "62701",
         "tos": "on",
-        "document": SimpleUploadedFile("id.png", b"\x89PNG front", "image/png"),
-        "additional_document": SimpleUploadedFile("bill.pdf", b"%PDF-1.4", "application/pdf"),
+        "document": SimpleUploadedFile("id.png", image_bytes("PNG"), "image/png"),
+        "additional_document": SimpleUploadedFile("bill.pdf", PDF_BYTES, "application/pdf"),
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}

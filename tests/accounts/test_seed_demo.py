@@ -36,7 +36,12 @@ def test_seeded_logins_work(client):
     call_command("seed_demo")
     from accounts.management.commands.seed_demo import DEMO_PASSWORD
 
-    assert client.login(email="alice@example.com", password=DEMO_PASSWORD)
+    response = client.post(
+        "/accounts/login/", {"username": "alice@example.com", "password": DEMO_PASSWORD}
+    )
+
+    assert response.status_code == 302
+    assert client.session.get("_auth_user_id")
 
 
 def test_without_a_sandbox_contractors_are_not_onboarded(settings, capsys):

@@ -1,7 +1,8 @@
 """Tokens (POST /api/auth/token/), session and token authentication, GET /api/me/."""
 
 import pytest
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from tests.api.conftest import client_for
@@ -18,13 +19,54 @@ def test_email_and_password_give_a_token_that_authenticates(anon, buyer):
 
     assert response.status_code == 200
     token = response.json()["token"]
-    assert token == Token.objects.get(user=buyer).key
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.get(ME).json()["email"] == buyer.email
-    # Asking again returns the same token.
-    again = anon.post(TOKEN, {"email": buyer.email, "password": PASSWORD}, format="json")
-    assert again.json()["token"] == token
+    # Stored hashed: the database does not hold the token itself.
+    stored = AuthToken.objects.get(user=buyer)
+    assert token not in (stored.digest, stored.token_key)
+    # It expires: the answer says when, about TOKEN_TTL from now.
+    assert response.json()["expiry"].startswith(str(stored.expiry.date()))
+
+
+def test_a_token_stops_working_once_expired(anon, buyer):
+    token = anon.post(TOKEN, {"email": buyer.email, "password": PASSWORD}, format="json").json()
+    AuthToken.objects.filter(user=buyer).update(expiry=timezone.now())
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token['token']}")
+
+    response = client.get(ME)
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
+
+
+def test_logging_out_revokes_the_token(anon, buyer):
+    first = anon.post(TOKEN, {"email": buyer.email, "password": PASSWORD}, format="json")
+    second = anon.post(TOKEN, {"email": buyer.email, "password": PASSWORD}, format="json")
+    one, two = APIClient(), APIClient()
+    one.credentials(HTTP_AUTHORIZATION=f"Token {first.json()['token']}")
+    two.credentials(HTTP_AUTHORIZATION=f"Token {second.json()['token']}")
+
+    assert one.post("/api/auth/logout/").status_code == 204
+
+    assert one.get(ME).status_code == 401
+    assert two.get(ME).status_code == 200  # another device keeps its token
+
+
+def test_logging_out_everywhere_revokes_every_token(anon, buyer):
+    tokens = [
+        anon.post(TOKEN, {"email": buyer.email, "password": PASSWORD}, format="json").json()
+        for _ in range(2)
+    ]
+    clients = [APIClient() for _ in tokens]
+    for client, token in zip(clients, tokens, strict=True):
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token['token']}")
+
+    assert clients[0].post("/api/auth/logout-all/").status_code == 204
+
+    assert [client.get(ME).status_code for client in clients] == [401, 401]
+    assert not AuthToken.objects.filter(user=buyer).exists()
 
 
 @pytest.mark.parametrize("case", ["wrong password", "unknown email", "inactive user"])
@@ -43,7 +85,7 @@ def test_bad_credentials_are_400_invalid_credentials(anon, case):
             "fields": {},
         }
     }
-    assert not Token.objects.exists()
+    assert not AuthToken.objects.exists()
 
 
 def test_missing_or_malformed_credentials_are_field_errors(anon):

@@ -21,7 +21,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from config.wsgi import application
 from payments.models import BalanceSnapshot
@@ -153,8 +153,8 @@ def api_data(request, keep_test_connection, gw, settings, buyer, seller, other_s
         mock.patch("payments.tasks.refund_execute_task.delay"),
         mock.patch("payments.tasks.payment_capture_task.delay"),
     ):
-        token, _ = Token.objects.get_or_create(user=user)
-        yield {"Authorization": f"Token {token.key}"}
+        _, token = AuthToken.objects.create(user=user)
+        yield {"Authorization": f"Token {token}"}
     for rows in KNOWN.values():
         rows.clear()
 

@@ -116,6 +116,12 @@ def page(browser, request):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # So is anything the Content-Security-Policy blocked: every browser test proves the
+    # page works under the policy, Stripe.js included.
+    page.on(
+        "console",
+        lambda message: "Content Security Policy" in message.text and errors.append(message.text),
+    )
     yield page
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
@@ -123,7 +129,7 @@ def page(browser, request):
         folder.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(folder / "failed.png"), full_page=True)
     context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not errors, f"JavaScript errors or CSP violations on the page: {errors}"
 
 
 def artifacts_folder(node) -> Path:

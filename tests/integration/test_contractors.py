@@ -8,12 +8,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.models import User, UserProfile
+from notifications.models import Notification
 from payments import gateway
 from payments.models import ContractorDebit, Payout
 from payments.services import connect
 from payments.services.debits import debit_create
 from shop import selectors
-from tests.factories import ProductFactory, StaffFactory
+from tests.factories import PDF_BYTES, ProductFactory, StaffFactory, image_bytes
 from tests.integration.conftest import wait_for
 from tests.integration.flows import captured_order, connected_balance, onboarded_contractor
 
@@ -44,6 +45,8 @@ def test_custom_onboarding_uploads_documents_to_the_account(live_stack, client, 
         },
     )
     seller = User.objects.get(email="custom@example.com")
+    # The emailed one-time link signs the new contractor in.
+    client.post(Notification.objects.get(recipient=seller, kind="signup_confirm").link)
     wait_for(lambda: profile(seller).stripe_id, what="the connected account (signup task)")
     response = client.post(
         reverse("accounts:onboarding"),
@@ -56,8 +59,8 @@ def test_custom_onboarding_uploads_documents_to_the_account(live_stack, client, 
             "state": "IL",
             "postal_code": "62701",
             "tos": "on",
-            "document": SimpleUploadedFile("passport.png", b"\x89PNG front", "image/png"),
-            "additional_document": SimpleUploadedFile("bill.pdf", b"%PDF-1.4", "application/pdf"),
+            "document": SimpleUploadedFile("passport.png", image_bytes("PNG"), "image/png"),
+            "additional_document": SimpleUploadedFile("bill.pdf", PDF_BYTES, "application/pdf"),
         },
         REMOTE_ADDR="203.0.113.9",
     )

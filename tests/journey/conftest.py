@@ -51,6 +51,23 @@ class Site:
     url: str
     sandbox: str
     ready_in: float  # seconds from `python -m config.demo` to "Press Ctrl-C"
+    var_dir: Path  # the demo's state: its emails are files under emails/
+
+    def emailed_link(self, to: str, path_part: str, timeout: float = 30) -> str:
+        """The first link containing `path_part` in an email the demo wrote to `to`."""
+        import re
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in sorted((self.var_dir / "emails").glob("*.log")):
+                text = message.read_text(errors="replace")
+                for block in text.split("-" * 79):
+                    if f"To: {to}" in block:
+                        found = re.search(rf"http://\S*{re.escape(path_part)}\S*", block)
+                        if found:
+                            return found.group(0)
+            time.sleep(0.2)
+        raise AssertionError(f"no email to {to} with a link to {path_part}")
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +93,7 @@ def demo(chromium, tmp_path_factory):
             url=f"http://127.0.0.1:{env['DEMO_PORT']}",
             sandbox=f"http://127.0.0.1:{env['SANDBOX_PORT']}",
             ready_in=time.monotonic() - started,
+            var_dir=var_dir,
         )
     finally:
         stopped_by_itself = launcher.process.poll() is not None

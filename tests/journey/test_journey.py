@@ -100,6 +100,10 @@ def test_the_whole_journey(demo, journey):
         carol.locator("#id_password2").fill(NEW_PASSWORD)
         shot(carol, "contractor-signup")
         carol.get_by_role("button", name="Sign up").click()
+        carol.wait_for_url(f"{site.url}/accounts/signup/sent/")
+        assert carol.locator("h1").inner_text() == "Check your email"
+        carol.goto(site.emailed_link("carol@example.com", "/accounts/signup/confirm/"))
+        carol.get_by_role("button", name="Confirm and sign in").click()
         carol.wait_for_url(f"{site.url}/accounts/onboarding/")
         assert carol.locator("h1").inner_text() == "Get paid with Stripe"
         shot(carol, "onboarding")

@@ -86,6 +86,16 @@ def test_signed_but_not_json_is_400(client, secrets):
     assert not StripeEvent.objects.exists()
 
 
+def test_signed_but_nested_thousands_deep_is_400_not_500(client, secrets):
+    depth = 100_000
+    payload = b'{"id": "evt_deep", "type": "x", "data": ' + b"[" * depth + b"]" * depth + b"}"
+
+    response = post_signed(client, PLATFORM, payload, "whsec_platform_test")
+
+    assert response.status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
 def test_the_stored_payload_is_the_event_as_sent(client, secrets):
     body = event("payout.paid", {"id": "po_1", "object": "payout", "description": "Café № 1"})
     payload = json.dumps(body, indent=2, ensure_ascii=False).encode()

@@ -2,7 +2,7 @@
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,6 +28,8 @@ class TokenObtainView(ApiView):
     )
     def post(self, request: Request) -> Response:
         data = validated(TokenInputSerializer, request.data)
+        # Through authenticate(): django-axes counts the failures and locks the address
+        # out (accounts/lockout.py answers 429), as for the web and admin logins.
         user = authenticate(
             request._request, email=data["email"].lower(), password=data["password"]
         )
@@ -37,8 +39,43 @@ class TokenObtainView(ApiView):
                 code="invalid_credentials",
                 message="Unable to log in with this email and password.",
             )
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response(TokenSerializer({"token": token.key}).data)
+        # A new token per request, stored hashed (django-rest-knox): it expires after
+        # REST_KNOX["TOKEN_TTL"] without use and is revoked by logging out.
+        instance, token = AuthToken.objects.create(user=user)
+        return Response(TokenSerializer({"token": token, "expiry": instance.expiry}).data)
+
+
+class TokenRevokeView(ApiView):
+    throttle_scope = "auth"
+
+    @extend_schema(
+        operation_id="auth_token_destroy",
+        summary="Log out: revoke the token this request was made with",
+        tags=["auth"],
+        request=None,
+        # 403: a session-authenticated POST without its CSRF token.
+        responses={204: None, **error_responses(401, 403, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        if isinstance(request.auth, AuthToken):
+            request.auth.delete()
+        return Response(status=204)
+
+
+class TokenRevokeAllView(ApiView):
+    throttle_scope = "auth"
+
+    @extend_schema(
+        operation_id="auth_token_destroy_all",
+        summary="Log out everywhere: revoke every token of this user",
+        tags=["auth"],
+        request=None,
+        # 403: a session-authenticated POST without its CSRF token.
+        responses={204: None, **error_responses(401, 403, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        AuthToken.objects.filter(user=request.user).delete()
+        return Response(status=204)
 
 
 class MeView(ApiView):

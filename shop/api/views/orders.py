@@ -31,6 +31,7 @@ from ..serializers import (
     OrderPaymentSerializer,
     OrderSerializer,
 )
+from ..throttling import StripeReadThrottle
 from .base import ApiListView, ApiView, current_user, validated
 
 logger = logging.getLogger(__name__)
@@ -132,6 +133,9 @@ class OrderListCreateView(ApiListView):
 
 class OrderDetailView(ApiView):
     permission_classes = [IsBuyer]
+    # An order awaiting payment asks Stripe for its intent's client secret.
+    throttle_classes = [StripeReadThrottle]
+    stripe_read_scope = "stripe_reads"
 
     @extend_schema(
         operation_id="orders_retrieve",
@@ -139,7 +143,7 @@ class OrderDetailView(ApiView):
         description="While the order awaits payment, `payment.client_secret` is filled in "
         "(null if Stripe cannot be reached just now).",
         tags=["orders"],
-        responses={200: OrderSerializer, **error_responses(401, 403, 404)},
+        responses={200: OrderSerializer, **error_responses(401, 403, 404, 429)},
     )
     def get(self, request: Request, public_id: uuid.UUID) -> Response:
         order = selectors.order_get(buyer=current_user(request), public_id=public_id)
