@@ -8,12 +8,20 @@ import stripe.params as sp
 
 from .. import ids
 from ..errors import invalid_request
-from ..lists import embedded_list, list_object
 from ..money import format_amount
-from ..render import public
 from ..sandbox import APPLICATION_ID, Ctx
 from ..store import Obj
-from .common import Endpoint, fetch
+from .common import Children, Endpoint, fetch, list_where
+
+REFUNDS = Children(
+    parent_kind="application_fee",
+    kind="fee_refund",
+    link="fee",
+    field="refunds",
+    path="/v1/application_fees/{id}/refunds",
+    total="amount_refunded",
+    flag="refunded",
+)
 
 
 def collect(ctx: Ctx, charge: Obj, account: str, amount: int, available_at: float | None) -> Obj:
@@ -37,7 +45,7 @@ def collect(ctx: Ctx, charge: Obj, account: str, amount: int, available_at: floa
         "livemode": False,
         "originating_transaction": None,
         "refunded": False,
-        "refunds": embedded_list(f"/v1/application_fees/{fee_id}/refunds", []),
+        "refunds": REFUNDS.empty(fee_id),
     }
     ctx.store.add(fee, None)
     ctx.emit("application_fee.created", fee)
@@ -46,7 +54,7 @@ def collect(ctx: Ctx, charge: Obj, account: str, amount: int, available_at: floa
 
 def refund_fee(ctx: Ctx, fee: Obj, amount: int, metadata: dict | None = None) -> Obj:
     """Give ``amount`` of the fee back to the connected account."""
-    remaining = fee["amount"] - fee["amount_refunded"]
+    remaining = REFUNDS.remaining(fee)
     if amount > remaining:
         raise invalid_request(
             f"Refund amount ({format_amount(amount, fee['currency'])}) is greater than "
@@ -74,15 +82,7 @@ def refund_fee(ctx: Ctx, fee: Obj, amount: int, metadata: dict | None = None) ->
         "fee": fee["id"],
         "metadata": dict(metadata or {}),
     }
-    ctx.store.add(refund, None)
-    previous = {"amount_refunded": fee["amount_refunded"], "refunded": fee["refunded"]}
-    fee["amount_refunded"] += amount
-    fee["refunded"] = fee["amount_refunded"] >= fee["amount"]
-    items = ctx.store.select("fee_refund", None, lambda r: r["fee"] == fee["id"])
-    fee["refunds"] = embedded_list(
-        f"/v1/application_fees/{fee['id']}/refunds", [public(item) for item in items]
-    )
-    ctx.store.touch(fee)
+    previous = REFUNDS.attach(ctx, fee, refund)
     ctx.emit("application_fee.refunded", fee, previous)
     return refund
 
@@ -92,16 +92,12 @@ def retrieve(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
 
 
 def list_all(ctx: Ctx, params: dict[str, Any]) -> Obj:
-    charge = params.get("charge")
-    items = ctx.store.select(
-        "application_fee", ctx.account, (lambda f: f["charge"] == charge) if charge else None
-    )
-    return list_object("/v1/application_fees", items, params)
+    return list_where(ctx, "application_fee", "/v1/application_fees", params, ("charge",))
 
 
 def create_refund(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
     fee = fetch(ctx, "application_fee", id)
-    amount = params.get("amount", fee["amount"] - fee["amount_refunded"])
+    amount = params.get("amount", REFUNDS.remaining(fee))
     if amount < 1:
         raise invalid_request(
             f"Application fee {id} has already been refunded.",
@@ -112,17 +108,11 @@ def create_refund(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
 
 
 def list_refunds(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
-    fetch(ctx, "application_fee", id)
-    items = ctx.store.select("fee_refund", None, lambda r: r["fee"] == id)
-    return list_object(f"/v1/application_fees/{id}/refunds", items, params)
+    return REFUNDS.list_page(ctx, params, id)
 
 
 def retrieve_refund(ctx: Ctx, params: dict[str, Any], id: str, refund: str) -> Obj:
-    fetch(ctx, "application_fee", id)
-    obj = fetch(ctx, "fee_refund", refund)
-    if obj["fee"] != id:
-        fetch(ctx, "fee_refund", "")
-    return obj
+    return REFUNDS.retrieve(ctx, id, refund)
 
 
 ROUTES = [

@@ -8,13 +8,12 @@ import stripe.params as sp
 
 from .. import ids
 from ..errors import invalid_request
-from ..lists import list_object
 from ..money import MAXIMUM_AMOUNT
 from ..render import VIRTUAL_FIELDS, public
 from ..sandbox import Ctx
 from ..store import Obj, Store
 from . import application_fees, transfers
-from .common import Endpoint, check_currency, fetch, update_fields
+from .common import Endpoint, check_currency, fetch, list_where, save_update, update_fields
 
 
 def capture_funds(ctx: Ctx, charge: Obj, amount: int, fee: int | None) -> dict[str, Any]:
@@ -200,24 +199,13 @@ def update(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
     previous = update_fields(
         charge, params, ("description", "receipt_email", "shipping", "transfer_group")
     )
-    ctx.store.touch(charge)
-    if previous:
-        ctx.emit("charge.updated", charge, previous)
-    return charge
+    return save_update(ctx, charge, previous, "charge.updated")
 
 
 def list_all(ctx: Ctx, params: dict[str, Any]) -> Obj:
-    filters = {
-        key: params[key]
-        for key in ("payment_intent", "customer", "transfer_group")
-        if key in params
-    }
-    items = ctx.store.select(
-        "charge",
-        ctx.account,
-        lambda c: all(c.get(key) == value for key, value in filters.items()),
+    return list_where(
+        ctx, "charge", "/v1/charges", params, ("payment_intent", "customer", "transfer_group")
     )
-    return list_object("/v1/charges", items, params)
 
 
 ROUTES = [

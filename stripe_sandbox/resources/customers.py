@@ -7,10 +7,9 @@ from typing import Any
 import stripe.params as sp
 
 from .. import ids
-from ..lists import list_object
 from ..sandbox import Ctx
 from ..store import Obj
-from .common import Endpoint, fetch, update_fields
+from .common import Endpoint, fetch, list_where, save_update, update_fields
 
 UPDATABLE = (
     "description",
@@ -93,10 +92,7 @@ def update(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
     customer = fetch(ctx, "customer", id)
     previous = update_fields(customer, params, UPDATABLE)
     previous.update(_set_default_payment_method(ctx, customer, params))
-    ctx.store.touch(customer)
-    if previous:
-        ctx.emit("customer.updated", customer, previous)
-    return customer
+    return save_update(ctx, customer, previous, "customer.updated")
 
 
 def delete(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
@@ -107,11 +103,7 @@ def delete(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
 
 
 def list_all(ctx: Ctx, params: dict[str, Any]) -> Obj:
-    email = params.get("email")
-    items = ctx.store.select(
-        "customer", ctx.account, (lambda c: c.get("email") == email) if email else None
-    )
-    return list_object("/v1/customers", items, params)
+    return list_where(ctx, "customer", "/v1/customers", params, ("email",))
 
 
 ROUTES = [

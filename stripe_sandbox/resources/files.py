@@ -8,10 +8,9 @@ import stripe.params as sp
 
 from .. import ids
 from ..errors import invalid_request
-from ..lists import list_object
 from ..sandbox import Ctx
 from ..store import Obj
-from .common import Endpoint, fetch
+from .common import Endpoint, fetch, list_where
 
 MAX_SIZE = 16 * 1024 * 1024
 MAGIC = ((b"\x89PNG", "png"), (b"\xff\xd8\xff", "jpg"), (b"%PDF", "pdf"), (b"GIF8", "gif"))
@@ -84,11 +83,7 @@ def retrieve(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
 
 
 def list_all(ctx: Ctx, params: dict[str, Any]) -> Obj:
-    purpose = params.get("purpose")
-    items = ctx.store.select(
-        "file", ctx.account, (lambda f: f["purpose"] == purpose) if purpose else None
-    )
-    return list_object("/v1/files", items, params)
+    return list_where(ctx, "file", "/v1/files", params, ("purpose",))
 
 
 def contents(ctx: Ctx, file_id: str) -> tuple[bytes, str]:

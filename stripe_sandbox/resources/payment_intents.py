@@ -16,12 +16,11 @@ import stripe.params as sp
 
 from .. import ids
 from ..errors import invalid_request, unexpected_state
-from ..lists import list_object
 from ..money import MAXIMUM_AMOUNT, MINIMUM_CHARGE, format_amount
 from ..sandbox import Ctx
 from ..store import Obj
 from . import charges, payment_methods, payments, transfers
-from .common import Endpoint, check_currency, fetch, fetch_param, update_fields
+from .common import Endpoint, check_currency, fetch, fetch_param, list_where, update_fields
 
 CANCELABLE = (
     "requires_payment_method",
@@ -439,11 +438,7 @@ def expire_if_due(ctx: Ctx, intent: Obj) -> None:
 
 
 def list_all(ctx: Ctx, params: dict[str, Any]) -> Obj:
-    customer = params.get("customer")
-    items = ctx.store.select(
-        "payment_intent", ctx.account, (lambda i: i["customer"] == customer) if customer else None
-    )
-    return list_object("/v1/payment_intents", items, params)
+    return list_where(ctx, "payment_intent", "/v1/payment_intents", params, ("customer",))
 
 
 ROUTES = [

@@ -10,10 +10,9 @@ import stripe.params as sp
 
 from .. import cards, ids
 from ..errors import StripeError, invalid_request
-from ..lists import list_object
 from ..sandbox import Ctx
 from ..store import Obj
-from .common import Endpoint, fetch, fetch_param, update_fields
+from .common import Endpoint, fetch, fetch_param, list_where, update_fields
 
 
 def _card_error(message: str, code: str, param: str) -> StripeError:
@@ -218,29 +217,17 @@ def detach(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
     return pm
 
 
-def _list(ctx: Ctx, params: dict[str, Any], customer_id: str | None, url: str) -> Obj:
-    pm_type = params.get("type")
-    items = ctx.store.select(
-        "payment_method",
-        ctx.account,
-        lambda pm: (
-            (customer_id is None or pm["customer"] == customer_id)
-            and (pm_type is None or pm["type"] == pm_type)
-        ),
-    )
-    return list_object(url, items, params)
-
-
 def list_all(ctx: Ctx, params: dict[str, Any]) -> Obj:
     customer_id = params.get("customer")
     if customer_id:
         fetch_param(ctx, "customer", customer_id, "customer")
-    return _list(ctx, params, customer_id, "/v1/payment_methods")
+    return list_where(ctx, "payment_method", "/v1/payment_methods", params, ("customer", "type"))
 
 
 def list_for_customer(ctx: Ctx, params: dict[str, Any], customer: str) -> Obj:
     fetch(ctx, "customer", customer)
-    return _list(ctx, params, customer, f"/v1/customers/{customer}/payment_methods")
+    url = f"/v1/customers/{customer}/payment_methods"
+    return list_where(ctx, "payment_method", url, params, ("type",), customer=customer)
 
 
 ROUTES = [

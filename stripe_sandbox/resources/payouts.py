@@ -14,11 +14,10 @@ import stripe.params as sp
 
 from .. import ids
 from ..errors import invalid_request
-from ..lists import list_object
 from ..sandbox import Ctx
 from ..store import Obj
 from . import accounts
-from .common import Endpoint, check_currency, fetch, update_fields
+from .common import Endpoint, check_currency, fetch, list_where, save_update, update_fields
 
 ARRIVAL_DELAY = 2 * 24 * 3600
 
@@ -161,18 +160,11 @@ def retrieve(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
 def update(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
     payout = fetch(ctx, "payout", id)
     previous = update_fields(payout, params, ())
-    ctx.store.touch(payout)
-    if previous:
-        ctx.emit("payout.updated", payout, previous)
-    return payout
+    return save_update(ctx, payout, previous, "payout.updated")
 
 
 def list_all(ctx: Ctx, params: dict[str, Any]) -> Obj:
-    status = params.get("status")
-    items = ctx.store.select(
-        "payout", ctx.account, (lambda p: p["status"] == status) if status else None
-    )
-    return list_object("/v1/payouts", items, params)
+    return list_where(ctx, "payout", "/v1/payouts", params, ("status",))
 
 
 ROUTES = [

@@ -15,12 +15,11 @@ import stripe.params as sp
 
 from .. import ids
 from ..errors import invalid_request
-from ..lists import list_object
-from ..money import format_amount, proportional_share
+from ..money import format_amount
 from ..sandbox import Ctx
 from ..store import Obj
 from . import application_fees, transfers
-from .common import Endpoint, fetch, fetch_param, update_fields
+from .common import Children, Endpoint, fetch, fetch_param, list_where, save_update, update_fields
 
 REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 
@@ -140,40 +139,44 @@ def create(ctx: Ctx, params: dict[str, Any]) -> Obj:
 
 
 def _reverse_share(ctx: Ctx, charge: Obj, refund: Obj) -> None:
-    transfer = ctx.store.get(charge["transfer"], "transfer")
-    if transfer is None:
+    """``reverse_transfer``: take the refund's share back from the destination."""
+    due = _share_due(ctx, charge, transfers.REVERSALS, charge["transfer"], "_reversed_by_refunds")
+    if due is None:
         return
-    share = proportional_share(
-        transfer["amount"],
-        charge["_refunded_total"],
-        charge["amount_captured"],
-        charge["_reversed_by_refunds"],
-    )
-    share = min(share, transfer["amount"] - transfer["amount_reversed"])
-    if share <= 0:
-        return
-    charge["_reversed_by_refunds"] += share
+    transfer, share = due
     reversal = transfers.reverse(ctx, transfer, share, source_refund=refund["id"])
     refund["transfer_reversal"] = reversal["id"]
     ctx.store.touch(refund, charge)
 
 
 def _refund_fee_share(ctx: Ctx, charge: Obj) -> None:
-    fee = ctx.store.get(charge["application_fee"], "application_fee")
-    if fee is None:
-        return
-    share = proportional_share(
-        fee["amount"],
-        charge["_refunded_total"],
-        charge["amount_captured"],
-        charge["_fee_refunded_by_refunds"],
+    """``refund_application_fee``: give the refund's share of the fee back."""
+    due = _share_due(
+        ctx, charge, application_fees.REFUNDS, charge["application_fee"], "_fee_refunded_by_refunds"
     )
-    share = min(share, fee["amount"] - fee["amount_refunded"])
-    if share <= 0:
+    if due is None:
         return
-    charge["_fee_refunded_by_refunds"] += share
+    fee, share = due
     ctx.store.touch(charge)
     application_fees.refund_fee(ctx, fee, share)
+
+
+def _share_due(
+    ctx: Ctx, charge: Obj, children: Children, parent_id: str, counter: str
+) -> tuple[Obj, int] | None:
+    """The charge's transfer (or fee) and this refund's share of it, or ``None``
+    when nothing is due. The share is added to the charge's ``counter`` at once:
+    shares are cumulative, so the next partial refund must see this one."""
+    parent = ctx.store.get(parent_id, children.parent_kind)
+    if parent is None:
+        return None
+    share = children.share(
+        parent, charge["_refunded_total"], charge["amount_captured"], charge[counter]
+    )
+    if share <= 0:
+        return None
+    charge[counter] += share
+    return parent, share
 
 
 def retrieve(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
@@ -183,21 +186,11 @@ def retrieve(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
 def update(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
     refund = fetch(ctx, "refund", id)
     previous = update_fields(refund, params, ())
-    ctx.store.touch(refund)
-    if previous:
-        ctx.emit("refund.updated", refund, previous)
-        ctx.emit("charge.refund.updated", refund, previous)
-    return refund
+    return save_update(ctx, refund, previous, "refund.updated", "charge.refund.updated")
 
 
 def list_all(ctx: Ctx, params: dict[str, Any]) -> Obj:
-    filters = {key: params[key] for key in ("charge", "payment_intent") if key in params}
-    items = ctx.store.select(
-        "refund",
-        ctx.account,
-        lambda r: all(r.get(key) == value for key, value in filters.items()),
-    )
-    return list_object("/v1/refunds", items, params)
+    return list_where(ctx, "refund", "/v1/refunds", params, ("charge", "payment_intent"))
 
 
 ROUTES = [

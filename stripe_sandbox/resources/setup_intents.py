@@ -9,11 +9,10 @@ import stripe.params as sp
 
 from .. import cards, ids
 from ..errors import StripeError, unexpected_state
-from ..lists import list_object
 from ..sandbox import Ctx
 from ..store import Obj
 from . import payment_intents, payment_methods, payments, three_d_secure
-from .common import Endpoint, fetch, fetch_param, update_fields
+from .common import Endpoint, fetch, fetch_param, list_where, update_fields
 
 CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 
@@ -159,35 +158,16 @@ def _attempt(
 
 
 def finish_authentication(ctx: Ctx, intent_id: str, succeed: bool) -> Obj:
-    intent = ctx.store.get(intent_id, "setup_intent")
-    if intent is None:
-        raise StripeError(
-            404,
-            "invalid_request_error",
-            f"No such setup_intent: '{intent_id}'",
-            code="resource_missing",
-            param="intent",
-        )
-    ctx.account = intent.get("_account")
-    if intent["status"] != "requires_action":
-        raise unexpected_state(
-            f"This SetupIntent is not awaiting authentication (status {intent['status']}).",
-            code="setup_intent_unexpected_state",
-        )
-    pm = ctx.store.get(intent["payment_method"] or "", "payment_method")
-    if pm is None:
-        raise unexpected_state("This SetupIntent has no payment method to authenticate.")
+    intent, pm = three_d_secure.awaiting_challenge(
+        ctx, "setup_intent", intent_id, "SetupIntent", "setup_intent_unexpected_state"
+    )
     if not succeed:
-        intent["status"] = "requires_payment_method"
-        intent["next_action"] = None
-        intent["payment_method"] = None
         error = three_d_secure.authentication_failure(pm)
         error["code"] = "setup_intent_authentication_failure"
         error["doc_url"] = "https://stripe.com/docs/error-codes/setup-intent-authentication-failure"
-        intent["last_setup_error"] = error
-        ctx.store.touch(intent)
-        ctx.emit("setup_intent.setup_failed", intent)
-        return intent
+        return three_d_secure.fail_challenge(
+            ctx, intent, "last_setup_error", error, "setup_intent.setup_failed"
+        )
     intent["_authenticated"] = True
     with contextlib.suppress(StripeError):
         _attempt(ctx, intent, pm)
@@ -210,11 +190,7 @@ def cancel(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
 
 
 def list_all(ctx: Ctx, params: dict[str, Any]) -> Obj:
-    customer = params.get("customer")
-    items = ctx.store.select(
-        "setup_intent", ctx.account, (lambda i: i["customer"] == customer) if customer else None
-    )
-    return list_object("/v1/setup_intents", items, params)
+    return list_where(ctx, "setup_intent", "/v1/setup_intents", params, ("customer",))
 
 
 ROUTES = [

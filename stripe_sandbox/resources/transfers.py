@@ -17,12 +17,29 @@ import stripe.params as sp
 
 from .. import ids
 from ..errors import invalid_request
-from ..lists import embedded_list, list_object
-from ..money import format_amount, proportional_share
-from ..render import public
+from ..money import format_amount
 from ..sandbox import APPLICATION_ID, Ctx
 from ..store import Obj
-from .common import Endpoint, check_currency, fetch, fetch_param, update_fields
+from .common import (
+    Children,
+    Endpoint,
+    check_currency,
+    fetch,
+    fetch_param,
+    list_where,
+    save_update,
+    update_fields,
+)
+
+REVERSALS = Children(
+    parent_kind="transfer",
+    kind="transfer_reversal",
+    link="transfer",
+    field="reversals",
+    path="/v1/transfers/{id}/reversals",
+    total="amount_reversed",
+    flag="reversed",
+)
 
 
 def connected_account(ctx: Ctx, account_id: str, param: str) -> Obj:
@@ -106,7 +123,7 @@ def make_transfer(
         "destination_payment": payment_id,
         "livemode": False,
         "metadata": dict(metadata or {}),
-        "reversals": embedded_list(f"/v1/transfers/{transfer_id}/reversals", []),
+        "reversals": REVERSALS.empty(transfer_id),
         "reversed": False,
         "source_transaction": source_transaction["id"] if source_transaction else None,
         "source_type": "card",
@@ -161,7 +178,7 @@ def reverse(
     metadata: dict | None = None,
 ) -> Obj:
     """Take ``amount`` back from the destination; emits ``transfer.reversed``."""
-    remaining = transfer["amount"] - transfer["amount_reversed"]
+    remaining = REVERSALS.remaining(transfer)
     if amount > remaining:
         raise invalid_request(
             f"You cannot reverse {format_amount(amount, transfer['currency'])} from this "
@@ -214,21 +231,9 @@ def reverse(
         "source_refund": source_refund,
         "transfer": transfer["id"],
     }
-    ctx.store.add(reversal, None)
-    previous = {"amount_reversed": transfer["amount_reversed"], "reversed": transfer["reversed"]}
-    transfer["amount_reversed"] += amount
-    transfer["reversed"] = transfer["amount_reversed"] >= transfer["amount"]
-    refresh_reversals(ctx, transfer)
+    previous = REVERSALS.attach(ctx, transfer, reversal)
     ctx.emit("transfer.reversed", transfer, previous)
     return reversal
-
-
-def refresh_reversals(ctx: Ctx, transfer: Obj) -> None:
-    items = ctx.store.select("transfer_reversal", None, lambda r: r["transfer"] == transfer["id"])
-    transfer["reversals"] = embedded_list(
-        f"/v1/transfers/{transfer['id']}/reversals", [public(item) for item in items]
-    )
-    ctx.store.touch(transfer)
 
 
 # --- endpoints ------------------------------------------------------------------
@@ -305,30 +310,18 @@ def retrieve(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
 def update(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
     transfer = fetch(ctx, "transfer", id)
     previous = update_fields(transfer, params, ("description",))
-    ctx.store.touch(transfer)
-    if previous:
-        ctx.emit("transfer.updated", transfer, previous)
-    return transfer
+    return save_update(ctx, transfer, previous, "transfer.updated")
 
 
 def list_all(ctx: Ctx, params: dict[str, Any]) -> Obj:
-    destination, group = params.get("destination"), params.get("transfer_group")
-    items = ctx.store.select(
-        "transfer",
-        ctx.account,
-        lambda t: (
-            (destination is None or t["destination"] == destination)
-            and (group is None or t["transfer_group"] == group)
-        ),
-    )
-    return list_object("/v1/transfers", items, params)
+    return list_where(ctx, "transfer", "/v1/transfers", params, ("destination", "transfer_group"))
 
 
 def create_reversal(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
     from . import application_fees
 
     transfer = fetch(ctx, "transfer", id)
-    amount = params.get("amount", transfer["amount"] - transfer["amount_reversed"])
+    amount = params.get("amount", REVERSALS.remaining(transfer))
     if amount < 1:
         raise invalid_request(
             "This transfer has already been fully reversed."
@@ -347,13 +340,12 @@ def create_reversal(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
         charge = ctx.store.get(transfer["source_transaction"])
         fee = ctx.store.get((charge or {}).get("application_fee") or "")
         if fee is not None:
-            share = proportional_share(
-                fee["amount"],
+            share = application_fees.REFUNDS.share(
+                fee,
                 transfer["amount_reversed"],
                 transfer["amount"],
                 transfer["_fee_refunded_by_reversals"],
             )
-            share = min(share, fee["amount"] - fee["amount_refunded"])
             if share:
                 transfer["_fee_refunded_by_reversals"] += share
                 application_fees.refund_fee(ctx, fee, share)
@@ -361,17 +353,11 @@ def create_reversal(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
 
 
 def list_reversals(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
-    fetch(ctx, "transfer", id)
-    items = ctx.store.select("transfer_reversal", None, lambda r: r["transfer"] == id)
-    return list_object(f"/v1/transfers/{id}/reversals", items, params)
+    return REVERSALS.list_page(ctx, params, id)
 
 
 def retrieve_reversal(ctx: Ctx, params: dict[str, Any], id: str, reversal: str) -> Obj:
-    fetch(ctx, "transfer", id)
-    obj = fetch(ctx, "transfer_reversal", reversal)
-    if obj["transfer"] != id:
-        fetch(ctx, "transfer_reversal", "")
-    return obj
+    return REVERSALS.retrieve(ctx, id, reversal)
 
 
 ROUTES = [

@@ -1,9 +1,12 @@
 """The ``/v1`` pipeline: one ASGI callable for every API request.
 
-Order of work, as Stripe's: CORS preflight → latency → injected faults → route
-→ authentication → ``Stripe-Account`` → body decoding → idempotent replay →
-parameter validation → the resource handler (under the state lock) → expansion
-→ JSON. Any unexpected exception becomes a Stripe-shaped 500 ``api_error``;
+:meth:`ApiApp._handle` runs the steps in Stripe's order, each a small method or
+function below with its reason in its docstring: latency → injected faults →
+route → body decoding → authentication (key, CORS, ``Stripe-Account``) →
+idempotent replay → parameter validation → the resource handler (under the
+state lock, with expansion and JSON) → storing the idempotent result. The first
+step that has an answer raises it (a :class:`StripeError`) or returns it (a
+replay). Any unexpected exception becomes a Stripe-shaped 500 ``api_error``;
 the server never answers with a traceback.
 
 CORS: the sandbox accepts *any* ``sk_test_…`` key, so a secret key proves
@@ -13,19 +16,16 @@ cross-origin, and only when the request carries no secret key; their preflights
 are allowed by endpoint (a preflight does not show the key). Every other answer
 has no ``Access-Control-*`` header, and a secret-key request sent by a browser
 (it has an ``Origin`` header) or passing its key as the ``key`` parameter (a
-"simple" form POST could) is refused.
+"simple" form POST could) is refused (see :mod:`.auth`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import json
 import logging
 import time
-from typing import Any
-from urllib.parse import unquote
+from typing import Any, NamedTuple
 
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
@@ -39,6 +39,15 @@ from ..resources.common import Endpoint
 from ..sandbox import API_VERSION, Ctx, Sandbox
 from ..wire.forms import build_tree, parse_urlencoded
 from ..wire.params import validate
+from .auth import (
+    Credentials,
+    api_key_of,
+    authenticate,
+    mask,
+    pop_card,
+    refuse_secret_key_from_page,
+    secret_key_presented,
+)
 from .http import (
     PREFLIGHT_HEADERS,
     BodyTooLarge,
@@ -51,32 +60,48 @@ from .routing import Router
 
 log = logging.getLogger("stripe_sandbox")
 
-# Telemetry and routing fields Stripe.js adds to its publishable-key calls.
-CLIENT_NOISE = frozenset(
-    {
-        "key",
-        "_stripe_account",
-        "_stripe_version",
-        "payment_user_agent",
-        "time_on_page",
-        "guid",
-        "muid",
-        "sid",
-        "referrer",
-        "expected_payment_method_type",
-        "client_attribution_metadata",
-    }
-)
 PUBLISHABLE_EXTRA = frozenset({"client_secret"})
+NO_EXTRA: frozenset[str] = frozenset()
+MAX_FORM_BODY = 1024 * 1024
+MAX_IDEMPOTENCY_KEY = 255
+
+# (status, JSON body, extra response headers)
+Answer = tuple[int, bytes, dict[str, str]]
 
 
-class _Exchange:
-    """Per-request state the pipeline updates: may the answer be read cross-origin?"""
+class Call:
+    """One ``/v1`` request as the pipeline sees it.
 
-    __slots__ = ("cors",)
+    ``cors`` (may the answer be read cross-origin?) starts from the endpoint and
+    the headers, and is withdrawn once the body shows a secret ``key``.
+    """
 
-    def __init__(self, cors: bool) -> None:
-        self.cors = cors
+    __slots__ = ("scope", "receive", "send", "method", "path", "headers", "matched", "cors")
+
+    def __init__(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: dict[str, str],
+        matched: tuple[Endpoint, dict[str, str]] | None,
+    ) -> None:
+        self.scope, self.receive, self.send = scope, receive, send
+        self.method: str = scope["method"]
+        self.path: str = scope["path"]
+        self.headers = headers
+        self.matched = matched
+        self.cors = (
+            matched is not None and matched[0].publishable and not secret_key_presented(headers)
+        )
+
+
+class Idempotency(NamedTuple):
+    """Where an idempotent request's answer is kept, and what it must match."""
+
+    key: str
+    scope_key: str
+    fingerprint: str
 
 
 class ApiApp:
@@ -92,20 +117,14 @@ class ApiApp:
         if method == "OPTIONS":
             await self._preflight(scope["path"], headers, send)
             return
-        matched = self.router.match(method, scope["path"])
-        # Decided again once the body (which may hold the `key`) is read.
-        exchange = _Exchange(
-            matched is not None and matched[0].publishable and not _secret_key_presented(headers)
-        )
+        call = Call(scope, receive, send, headers, self.router.match(method, scope["path"]))
         request_id = ids.new_id("req", 15)
         out_headers = [
             (b"request-id", request_id.encode()),
             (b"stripe-version", headers.get("stripe-version", API_VERSION).encode()),
         ]
         try:
-            status, payload, extra = await self._handle(
-                scope, receive, send, method, headers, request_id, matched, exchange
-            )
+            status, payload, extra = await self._handle(call, request_id)
         except StripeError as exc:
             status, payload, extra = exc.status, dumps(exc.body), exc.headers
         except ConnectionAbortedError:
@@ -119,7 +138,7 @@ class ApiApp:
             status, payload, extra = error.status, dumps(error.body), {}
         out_headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
         self.sandbox.request_log.append((time.time(), method, scope["path"], status))
-        await send_bytes(send, status, payload, out_headers, cors=exchange.cors)
+        await send_bytes(send, status, payload, out_headers, cors=call.cors)
 
     async def _preflight(self, path: str, headers: dict[str, str], send: Send) -> None:
         """Allow a cross-origin preflight only for an endpoint Stripe.js calls.
@@ -134,118 +153,130 @@ class ApiApp:
             send, 204, b"", PREFLIGHT_HEADERS if allowed else [], b"text/plain", cors=allowed
         )
 
-    async def _handle(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        method: str,
-        headers: dict[str, str],
-        request_id: str,
-        matched: tuple[Endpoint, dict[str, str]] | None,
-        exchange: _Exchange,
-    ) -> tuple[int, bytes, dict[str, str]]:
-        sandbox = self.sandbox
-        path = scope["path"]
-        if sandbox.latency_ms:
-            await asyncio.sleep(sandbox.latency_ms / 1000)
-        with sandbox.lock:
-            fault = sandbox.faults.take(method, path)
+    async def _handle(self, call: Call, request_id: str) -> Answer:
+        """The pipeline: each step either passes on what it learned or answers."""
+        await self._simulate_latency()
+        fault = await self._apply_fault(call)
+        endpoint, path_params = await self._route(call)
+        params, upload = await self._decode(call, endpoint)
+        # CORS is decided again now that the body (which may hold a `key`) is read.
+        if secret_key_presented(call.headers, params):
+            call.cors = False
+        credentials = authenticate(call.headers, params, endpoint)
+        if credentials.account is not None:
+            self._check_account(credentials.account, credentials.api_key)
+        raw_key = call.headers.get("idempotency-key") if call.method == "POST" else None
+        idempotency = idempotency_scope(call, raw_key, credentials)
+        if idempotency is not None:
+            replay = self._replay(idempotency)
+            if replay is not None:
+                return replay
+        clean, expand = prepare_params(endpoint, credentials, upload)
+        ctx = Ctx(
+            self.sandbox,
+            account=credentials.account,
+            request_id=request_id,
+            idempotency_key=raw_key,
+            publishable=credentials.publishable,
+        )
+        answer = self._dispatch(ctx, endpoint, path_params, clean, expand)
+        if idempotency is not None:
+            self._remember(idempotency, answer, request_id)
+        if fault == "drop_after":
+            await drop_connection(call.send)
+        return answer
+
+    # --- the steps, in order ------------------------------------------------------
+
+    async def _simulate_latency(self) -> None:
+        """``--latency-ms`` / ``POST /_sandbox/latency``: make timeouts testable."""
+        if self.sandbox.latency_ms:
+            await asyncio.sleep(self.sandbox.latency_ms / 1000)
+
+    async def _apply_fault(self, call: Call) -> str | None:
+        """Consume the first fault rule matching this call (before anything else,
+        so a fault hits even a request that would fail). ``500`` and ``429``
+        answer now, ``drop`` closes the connection now; ``drop_after`` is
+        returned for the pipeline to apply once the request has been handled."""
+        with self.sandbox.lock:
+            fault = self.sandbox.faults.take(call.method, call.path)
         if fault == "500":
             raise errors.api_error("An unknown error occurred (injected by the sandbox).")
         if fault == "429":
             raise errors.rate_limited()
         if fault == "drop":
-            await drop_connection(send)
-        if matched is None:
-            if method == "GET" and path.startswith("/v1/files/") and path.endswith("/contents"):
-                return await self._file_contents(headers, path)
-            raise invalid_request(
-                f"Unrecognized request URL ({method}: {path}). Please see "
-                "https://stripe.com/docs or we can help at https://support.stripe.com/.",
-                status=404,
-            )
-        endpoint, path_params = matched
+            await drop_connection(call.send)
+        return fault
+
+    async def _route(self, call: Call) -> tuple[Endpoint, dict[str, str]]:
+        """The endpoint and its path parameters, or Stripe's 404. File contents
+        are not JSON, so they are answered here (see :meth:`_file_contents`)."""
+        if call.matched is not None:
+            return call.matched
+        method, path = call.method, call.path
+        if method == "GET" and path.startswith("/v1/files/") and path.endswith("/contents"):
+            await self._file_contents(call.headers, path)
+        raise invalid_request(
+            f"Unrecognized request URL ({method}: {path}). Please see "
+            "https://stripe.com/docs or we can help at https://support.stripe.com/.",
+            status=404,
+        )
+
+    async def _decode(self, call: Call, endpoint: Endpoint) -> tuple[dict[str, Any], Any]:
+        """Query string and body as one parameter tree, plus a file upload if any.
+
+        A GET has only its query string; a POST body is form-encoded (its
+        parameters win over the query string's) or, where the endpoint takes
+        files, multipart. Anything else with a body is a 400; a body over 1 MiB
+        a 413.
+        """
+        scope = call.scope
+        query = parse_urlencoded(scope.get("query_string", b""))
+        if call.method == "GET":
+            return query, None
+        content_type = call.headers.get("content-type", "").split(";")[0].strip().lower()
+        if endpoint.multipart and content_type == "multipart/form-data":
+            return await _decode_multipart(scope, call.receive)
         try:
-            params, upload = await self._decode(scope, receive, endpoint, headers)
+            body = await read_body(call.receive, limit=MAX_FORM_BODY)
         except BodyTooLarge as exc:
             raise invalid_request("Request body too large.", status=413) from exc
-        if _secret_key_presented(headers, params):
-            exchange.cors = False
-        api_key = _api_key(headers, params)
-        publishable = api_key.startswith("pk_test_")
-        if not publishable:
-            _refuse_secret_key_from_page(headers)
-        if publishable:
-            if not endpoint.publishable:
-                raise errors.authentication(
-                    "This API call cannot be made with a publishable API key. Please use a "
-                    "secret API key. You can find a list of your API keys at "
-                    "https://dashboard.stripe.com/account/apikeys."
-                )
-            account = params.get("_stripe_account") or headers.get("stripe-account")
-            params = _strip_client_noise(params)
-        else:
-            account = headers.get("stripe-account")
-        account = account or None
-        if account is not None:
-            self._check_account(account, api_key)
-        idempotency_key = headers.get("idempotency-key") if method == "POST" else None
-        scope_key = fingerprint = None
-        if idempotency_key:
-            if len(idempotency_key) > 255:
-                raise invalid_request(
-                    "Idempotency-Key must be at most 255 characters long.", param="Idempotency-Key"
-                )
-            scope_key = IdempotencyCache.scope_key(api_key, account, idempotency_key)
-            fingerprint = f"{method} {path} " + json.dumps(params, sort_keys=True, default=str)
-            replay = self._replay(scope_key, fingerprint, idempotency_key)
-            if replay is not None:
-                return replay
-        card = _pop_card(params) if publishable else None
-        clean = validate(
-            endpoint.params, params, extra=PUBLISHABLE_EXTRA if publishable else frozenset()
-        )
-        if card is not None:
-            clean["_card"] = card
-        if upload is not None:
-            clean["_upload"] = upload
-        expand = clean.pop("expand", None)
-        ctx = Ctx(
-            sandbox,
-            account=account,
-            request_id=request_id,
-            idempotency_key=idempotency_key,
-            publishable=publishable,
-        )
-        extra: dict[str, str] = {}
-        if idempotency_key:
-            extra["Idempotency-Key"] = idempotency_key
-        try:
-            with sandbox.mutation():
-                result = endpoint.handler(ctx, clean, **path_params)
-                status, payload = 200, dumps(render(sandbox.store, result, expand))
-        except StripeError as exc:
-            status, payload = exc.status, dumps(exc.body)
-            extra.update(exc.headers)
-        if scope_key is not None and fingerprint is not None and status != 500:
-            with sandbox.lock:
-                sandbox.idempotency.put(
-                    scope_key, StoredResponse(fingerprint, status, payload.decode(), request_id)
-                )
-                sandbox.store.flush()
-        if fault == "drop_after":
-            await drop_connection(send)
-        return status, payload, extra
+        if body and content_type not in ("application/x-www-form-urlencoded", ""):
+            raise invalid_request(
+                f"Invalid request: unsupported Content-Type {content_type}. If error persists "
+                "and you need assistance, please contact support@stripe.com."
+            )
+        params = parse_urlencoded(body)
+        for key, value in query.items():
+            params.setdefault(key, value)
+        return params, None
 
-    def _replay(
-        self, scope_key: str, fingerprint: str, key: str
-    ) -> tuple[int, bytes, dict[str, str]] | None:
+    def _check_account(self, account: str, api_key: str) -> None:
+        """``Stripe-Account`` must name a connected account: Stripe's 403 otherwise."""
         with self.sandbox.lock:
-            stored = self.sandbox.idempotency.get(scope_key)
+            obj = self.sandbox.store.get(account, "account")
+        if obj is None:
+            raise StripeError(
+                403,
+                "invalid_request_error",
+                f"The provided key '{mask(api_key)}' does not have access to account "
+                f"'{account}' (or that account does not exist). Application access may have "
+                "been revoked.",
+                code="account_invalid",
+            )
+
+    def _replay(self, idempotency: Idempotency) -> Answer | None:
+        """The stored answer to an earlier request with this key, if there was one.
+
+        The same key with other parameters (or method, or path) is Stripe's 400
+        ``idempotency_error``, so a client bug cannot silently get another answer.
+        """
+        with self.sandbox.lock:
+            stored = self.sandbox.idempotency.get(idempotency.scope_key)
         if stored is None:
             return None
-        if stored.fingerprint != fingerprint:
+        key = idempotency.key
+        if stored.fingerprint != idempotency.fingerprint:
             raise StripeError(
                 400,
                 "idempotency_error",
@@ -263,51 +294,102 @@ class ApiApp:
             },
         )
 
-    def _check_account(self, account: str, api_key: str) -> None:
-        with self.sandbox.lock:
-            obj = self.sandbox.store.get(account, "account")
-        if obj is None:
-            raise StripeError(
-                403,
-                "invalid_request_error",
-                f"The provided key '{_mask(api_key)}' does not have access to account "
-                f"'{account}' (or that account does not exist). Application access may have "
-                "been revoked.",
-                code="account_invalid",
-            )
+    def _dispatch(
+        self,
+        ctx: Ctx,
+        endpoint: Endpoint,
+        path_params: dict[str, str],
+        clean: dict[str, Any],
+        expand: Any,
+    ) -> Answer:
+        """Run the handler under the state lock and render its result.
 
-    async def _decode(
-        self, scope: Scope, receive: Receive, endpoint: Endpoint, headers: dict[str, str]
-    ) -> tuple[dict[str, Any], Any]:
-        query = parse_urlencoded(scope.get("query_string", b""))
-        if scope["method"] == "GET":
-            return query, None
-        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        if endpoint.multipart and content_type == "multipart/form-data":
-            return await _decode_multipart(scope, receive)
-        body = await read_body(receive, limit=1024 * 1024)
-        if body and content_type not in ("application/x-www-form-urlencoded", ""):
-            raise invalid_request(
-                f"Invalid request: unsupported Content-Type {content_type}. If error persists "
-                "and you need assistance, please contact support@stripe.com."
-            )
-        params = parse_urlencoded(body)
-        for key, value in query.items():
-            params.setdefault(key, value)
-        return params, None
+        A :class:`StripeError` from the handler (a decline, a state error) is an
+        answer like any other: it is returned, so it can be stored for replay.
+        """
+        sandbox = self.sandbox
+        extra: dict[str, str] = {}
+        if ctx.idempotency_key:
+            extra["Idempotency-Key"] = ctx.idempotency_key
+        try:
+            with sandbox.mutation():
+                result = endpoint.handler(ctx, clean, **path_params)
+                return 200, dumps(render(sandbox.store, result, expand)), extra
+        except StripeError as exc:
+            extra.update(exc.headers)
+            return exc.status, dumps(exc.body), extra
 
-    async def _file_contents(
-        self, headers: dict[str, str], path: str
-    ) -> tuple[int, bytes, dict[str, str]]:
-        api_key = _api_key(headers, {})
+    def _remember(self, idempotency: Idempotency, answer: Answer, request_id: str) -> None:
+        """Keep the handler's answer for replays, except a 500: a retry after a
+        server error must run again, as on Stripe."""
+        status, payload, _ = answer
+        if status == 500:
+            return
+        sandbox = self.sandbox
+        with sandbox.lock:
+            sandbox.idempotency.put(
+                idempotency.scope_key,
+                StoredResponse(idempotency.fingerprint, status, payload.decode(), request_id),
+            )
+            sandbox.store.flush()
+
+    async def _file_contents(self, headers: dict[str, str], path: str) -> None:
+        """``GET /v1/files/{id}/contents``: the raw upload, secret key only."""
+        api_key = api_key_of(headers, {})
         if api_key.startswith("pk_"):
             raise errors.authentication("This API call cannot be made with a publishable key.")
-        _refuse_secret_key_from_page(headers)
+        refuse_secret_key_from_page(headers)
         account = headers.get("stripe-account") or None
         file_id = path.split("/")[3]
         with self.sandbox.lock:
             data, media = files_resource.contents(Ctx(self.sandbox, account=account), file_id)
         raise _RawResponse(data, media)
+
+
+def idempotency_scope(
+    call: Call, raw_key: str | None, credentials: Credentials
+) -> Idempotency | None:
+    """The idempotency scope of a POST with a non-empty ``Idempotency-Key``.
+
+    Keys are per API key and ``Stripe-Account``; the fingerprint (method, path,
+    parameters) is what a replay must repeat.
+    """
+    if not raw_key:
+        return None
+    if len(raw_key) > MAX_IDEMPOTENCY_KEY:
+        raise invalid_request(
+            "Idempotency-Key must be at most 255 characters long.", param="Idempotency-Key"
+        )
+    fingerprint = f"{call.method} {call.path} " + json.dumps(
+        credentials.params, sort_keys=True, default=str
+    )
+    return Idempotency(
+        raw_key,
+        IdempotencyCache.scope_key(credentials.api_key, credentials.account, raw_key),
+        fingerprint,
+    )
+
+
+def prepare_params(
+    endpoint: Endpoint, credentials: Credentials, upload: Any
+) -> tuple[dict[str, Any], Any]:
+    """Validated parameters for the handler, and the ``expand`` list apart.
+
+    Raw card details from Stripe.js (publishable key only) and an uploaded file
+    are not wire parameters of the SDK's types: they bypass validation and
+    reach the handler as ``_card`` / ``_upload``.
+    """
+    params = credentials.params
+    card = pop_card(params) if credentials.publishable else None
+    clean = validate(
+        endpoint.params, params, extra=PUBLISHABLE_EXTRA if credentials.publishable else NO_EXTRA
+    )
+    if card is not None:
+        clean["_card"] = card
+    if upload is not None:
+        clean["_upload"] = upload
+    expand = clean.pop("expand", None)
+    return clean, expand
 
 
 class _RawResponse(Exception):
@@ -336,92 +418,3 @@ def _headers(scope: Scope) -> dict[str, str]:
     return {
         key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]
     }
-
-
-def _mask(key: str) -> str:
-    return f"{key[:8]}{'*' * max(0, len(key) - 12)}{key[-4:]}" if len(key) > 12 else "****"
-
-
-def _header_key(headers: dict[str, str]) -> str:
-    """The key in ``Authorization`` (Bearer or Basic), ``""`` if none is readable."""
-    auth = headers.get("authorization", "").strip()
-    if auth.lower().startswith("bearer "):
-        return auth[7:].strip()
-    if auth.lower().startswith("basic "):
-        try:
-            return base64.b64decode(auth[6:].strip()).decode().split(":", 1)[0]
-        except (binascii.Error, UnicodeDecodeError):
-            return ""
-    return ""
-
-
-def _param_key(headers: dict[str, str], params: dict[str, Any]) -> str:
-    """Stripe.js's ``key`` parameter, used only when there is no ``Authorization``."""
-    if headers.get("authorization", "").strip() or not isinstance(params.get("key"), str):
-        return ""
-    return unquote(params["key"])
-
-
-def _secret_key_presented(headers: dict[str, str], params: dict[str, Any] | None = None) -> bool:
-    """Whether the request brings anything but a publishable key (or no key at all)."""
-    if headers.get("authorization", "").strip():
-        return not _header_key(headers).startswith("pk_")
-    key = _param_key(headers, params or {})
-    return bool(key) and not key.startswith("pk_")
-
-
-def _refuse_secret_key_from_page(headers: dict[str, str]) -> None:
-    """A browser sends ``Origin`` with every cross-origin or POST request; a server
-    SDK never does. Any ``sk_test_`` key works here, so from a page it must not."""
-    if "origin" in headers:
-        raise errors.authentication(
-            "Secret API keys cannot be used from a web page (this request has an Origin "
-            "header): call the API with them from your server, and use your publishable "
-            "key with Stripe.js in the browser. (Offline Stripe sandbox restriction.)"
-        )
-
-
-def _api_key(headers: dict[str, str], params: dict[str, Any]) -> str:
-    """The API key from ``Authorization`` (Bearer or Basic) or Stripe.js's ``key``."""
-    key = _header_key(headers)
-    param_key = _param_key(headers, params)
-    if param_key.startswith(("sk_", "rk_")):
-        # A cross-site form POST can carry a `key` parameter but not a header.
-        raise errors.authentication(
-            "The key parameter only takes a publishable key (pk_test_…), as Stripe.js "
-            "sends it; send a secret key in the Authorization header. (Offline Stripe "
-            "sandbox restriction.)"
-        )
-    key = key or param_key
-    if not key:
-        raise errors.authentication(
-            "You did not provide an API key. You need to provide your API key in the "
-            "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
-            "YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, "
-            "or we can help at https://support.stripe.com/."
-        )
-    if not key.startswith(("sk_test_", "rk_test_", "pk_test_")) or len(key) < 12:
-        raise errors.authentication(f"Invalid API Key provided: {_mask(key)}")
-    return key
-
-
-def _strip_client_noise(params: dict[str, Any]) -> dict[str, Any]:
-    clean = {key: value for key, value in params.items() if key not in CLIENT_NOISE}
-    data = clean.get("payment_method_data")
-    if isinstance(data, dict):
-        clean["payment_method_data"] = {
-            key: value for key, value in data.items() if key not in CLIENT_NOISE
-        }
-    return clean
-
-
-def _pop_card(params: dict[str, Any]) -> dict[str, Any] | None:
-    """Stripe.js may send raw card details inside ``payment_method_data[card]``."""
-    data = params.get("payment_method_data")
-    if isinstance(data, dict) and isinstance(data.get("card"), dict):
-        card = data.pop("card")
-        data.pop("type", None)
-        if not data:
-            params.pop("payment_method_data")
-        return dict(card.items())
-    return None

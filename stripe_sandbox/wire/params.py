@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import sys
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -91,42 +92,85 @@ def _evaluate(ref: str, module: str) -> Any:
 
 
 def _node_for(annotation: Any, module: str) -> Node:
-    if isinstance(annotation, typing.ForwardRef):
-        annotation = annotation.__forward_arg__
-    if isinstance(annotation, str):
-        annotation = _evaluate(annotation, module)
+    """The schema node for one annotation of a params TypedDict.
+
+    The builders below are tried in order; the first that recognises the
+    annotation decides. Anything none of them knows is accepted as is (``any``):
+    the sandbox must never refuse what the SDK's own types allow.
+    """
+    annotation = _concrete(annotation, module)
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin in (typing.NotRequired, typing.Required):
         return _node_for(args[0], module)
-    if annotation is str:
-        return STR
-    if annotation is bool:
-        return BOOL
-    if annotation is int:
-        return INT
-    if annotation is float:
-        return DECIMAL
-    if origin is typing.Literal:
-        values = frozenset(str(value) for value in args)
-        return EMPTY if values == {""} else Node("enum", values=values)
-    if origin is typing.Union or type(annotation).__name__ == "UnionType":
-        options = [_node_for(arg, module) for arg in args if arg is not type(None)]
-        # `Literal['a','b']|str` is documentation for humans: any string goes.
-        if any(option is STR for option in options):
-            options = [option for option in options if option.kind != "enum"]
-        return options[0] if len(options) == 1 else Node("union", options=options)
+    for build in _NODE_BUILDERS:
+        node = build(annotation, origin, args, module)
+        if node is not None:
+            return node
+    return ANY
+
+
+def _concrete(annotation: Any, module: str) -> Any:
+    """Forward references (``"PaymentIntentCreateParamsShipping"``) evaluated in
+    the module that declares them."""
+    if isinstance(annotation, typing.ForwardRef):
+        annotation = annotation.__forward_arg__
+    if isinstance(annotation, str):
+        annotation = _evaluate(annotation, module)
+    return annotation
+
+
+def _scalar_node(annotation: Any, origin: Any, args: tuple, module: str) -> Node | None:
+    """``str``, ``bool``, ``int`` and ``float`` (a decimal string on the wire)."""
+    for python_type, node in _SCALAR_NODES:
+        if annotation is python_type:
+            return node
+    return None
+
+
+def _literal_node(annotation: Any, origin: Any, args: tuple, module: str) -> Node | None:
+    """``Literal["a", "b"]`` is an enum; ``Literal[""]`` alone is how the SDK
+    says a field may be unset with an empty string."""
+    if origin is not typing.Literal:
+        return None
+    values = frozenset(str(value) for value in args)
+    return EMPTY if values == {""} else Node("enum", values=values)
+
+
+def _union_node(annotation: Any, origin: Any, args: tuple, module: str) -> Node | None:
+    """``X | Y`` (``Optional`` is just a nullable field: ``None`` is dropped)."""
+    if origin is not typing.Union and type(annotation).__name__ != "UnionType":
+        return None
+    options = [_node_for(arg, module) for arg in args if arg is not type(None)]
+    # `Literal['a','b']|str` is documentation for humans: any string goes.
+    if any(option is STR for option in options):
+        options = [option for option in options if option.kind != "enum"]
+    return options[0] if len(options) == 1 else Node("union", options=options)
+
+
+def _collection_node(annotation: Any, origin: Any, args: tuple, module: str) -> Node | None:
+    """``List[X]`` and ``Dict[str, X]``; without type arguments, items are ``any``."""
     if origin in (list, typing.List):  # noqa: UP006 - typing aliases appear at runtime
         return Node("list", item=_node_for(args[0], module) if args else ANY)
     if origin in (dict, typing.Dict):  # noqa: UP006
         return Node("map", item=_node_for(args[1], module) if len(args) == 2 else ANY)
+    return None
+
+
+def _object_node(annotation: Any, origin: Any, args: tuple, module: str) -> Node | None:
+    """A nested params TypedDict (fields resolved lazily), or the SDK's
+    ``UntypedStripeObject`` (a free-form hash, of strings when parameterised)."""
     if isinstance(annotation, type) and typing_extensions.is_typeddict(annotation):
         return Node("object", typed_dict=annotation)
     if isinstance(annotation, type) and annotation.__name__ == "UntypedStripeObject":
         return Node("map", item=ANY)
     if origin is not None and getattr(origin, "__name__", "") == "UntypedStripeObject":
         return Node("map", item=STR)
-    return ANY
+    return None
+
+
+_SCALAR_NODES = ((str, STR), (bool, BOOL), (int, INT), (float, DECIMAL))
+_NODE_BUILDERS = (_scalar_node, _literal_node, _union_node, _collection_node, _object_node)
 
 
 @cache
@@ -197,70 +241,131 @@ def _validate_object(typed_dict: type, value: dict[str, Any], path: list[str]) -
 
 
 def _validate(node: Node, value: Any, path: list[str]) -> Any:
+    """Check and coerce one value against its node (``path`` names it in errors).
+
+    An empty string means "unset" on Stripe's wire: only a node that allows it
+    (``Literal[""]``, or a union with it) takes one; anything else gets
+    Stripe's ``parameter_invalid_empty``. Hashes and arrays are checked by
+    their own validators; every other kind wants a string to coerce.
+    """
     kind = node.kind
-    name = display_path(path)
     if kind == "any":
         return value
     if kind == "union":
         return _validate_union(node, value, path)
-    if isinstance(value, str) and value == "" and kind not in ("empty",):
-        if kind in ("object", "list", "map"):
-            # Only an explicit Literal[''] alternative lets an object be unset.
-            raise _empty(name)
-        raise _empty(name)
-    if kind == "empty":
-        if value != "":
-            raise invalid_request(f"Invalid {name}: must be an empty string", param=name)
-        return ""
-    if kind == "object":
-        if not isinstance(value, dict):
-            raise invalid_request(f"Invalid object: {name}", param=name, code="parameter_invalid")
-        assert node.typed_dict is not None
-        return _validate_object(node.typed_dict, value, path)
-    if kind == "list":
-        items = _as_list(value, name)
-        assert node.item is not None
-        item_node = _resolve(node.item)
-        return [_validate(item_node, item, [*path, str(i)]) for i, item in enumerate(items)]
-    if kind == "map":
-        if not isinstance(value, dict):
-            raise invalid_request(f"Invalid hash: {name}", param=name)
-        assert node.item is not None
-        item_node = _resolve(node.item)
-        result = {}
-        for key, item in value.items():
-            # An empty value unsets a key (metadata[foo]=), so it is always allowed.
-            result[key] = item if item == "" else _validate(item_node, item, [*path, key])
-        return result
+    if isinstance(value, str) and value == "" and kind != "empty":
+        raise _empty(display_path(path))
+    structured = _STRUCTURED.get(kind)
+    if structured is not None:
+        return structured(node, value, path)
     if not isinstance(value, str):
-        raise _wrong_type(kind, name, value)
-    if kind == "str":
-        return value
-    if kind == "int":
-        if not _INTEGER.match(value) or abs(int(value)) > _INT64_MAX:
-            raise invalid_request(
-                f"Invalid integer: {value}", param=name, code="parameter_invalid_integer"
-            )
-        return int(value)
-    if kind == "bool":
-        if value not in ("true", "false"):
-            raise invalid_request(
-                f"Invalid boolean: {value}", param=name, code="parameter_invalid_boolean"
-            )
-        return value == "true"
-    if kind == "decimal":
-        if not _DECIMAL.match(value):
-            raise invalid_request(f"Invalid decimal: {value}", param=name)
-        return value
-    if kind == "enum":
-        if value not in node.values:
-            values = sorted(node.values)
-            choices = ", ".join(values[:12]) + (
-                f", … ({len(values)} values)" if len(values) > 12 else ""
-            )
-            raise invalid_request(f"Invalid {name}: must be one of {choices}", param=name)
-        return value
-    raise AssertionError(kind)  # pragma: no cover
+        raise _wrong_type(kind, display_path(path), value)
+    scalar = _SCALARS.get(kind)
+    if scalar is None:  # pragma: no cover - every Node kind has a validator
+        raise AssertionError(kind)
+    return scalar(node, value, path)
+
+
+def _validate_empty(node: Node, value: Any, path: list[str]) -> str:
+    """``Literal[""]``: only the empty string (which unsets the field)."""
+    if value != "":
+        name = display_path(path)
+        raise invalid_request(f"Invalid {name}: must be an empty string", param=name)
+    return ""
+
+
+def _validate_nested(node: Node, value: Any, path: list[str]) -> dict[str, Any]:
+    """A nested TypedDict: a hash whose keys are checked like the top level's."""
+    if not isinstance(value, dict):
+        name = display_path(path)
+        raise invalid_request(f"Invalid object: {name}", param=name, code="parameter_invalid")
+    assert node.typed_dict is not None
+    return _validate_object(node.typed_dict, value, path)
+
+
+def _validate_list(node: Node, value: Any, path: list[str]) -> list[Any]:
+    """An array (``a[]=x`` or ``a[0]=x``); items are named ``a[0]``, ``a[1]``…"""
+    items = _as_list(value, display_path(path))
+    assert node.item is not None
+    item_node = _resolve(node.item)
+    return [_validate(item_node, item, [*path, str(i)]) for i, item in enumerate(items)]
+
+
+def _validate_map(node: Node, value: Any, path: list[str]) -> dict[str, Any]:
+    """A free-form hash (``metadata``): any keys, values of one kind."""
+    if not isinstance(value, dict):
+        name = display_path(path)
+        raise invalid_request(f"Invalid hash: {name}", param=name)
+    assert node.item is not None
+    item_node = _resolve(node.item)
+    result = {}
+    for key, item in value.items():
+        # An empty value unsets a key (metadata[foo]=), so it is always allowed.
+        result[key] = item if item == "" else _validate(item_node, item, [*path, key])
+    return result
+
+
+def _validate_str(node: Node, value: str, path: list[str]) -> str:
+    return value
+
+
+def _validate_int(node: Node, value: str, path: list[str]) -> int:
+    """A 64-bit signed integer in decimal, as Stripe takes it."""
+    if not _INTEGER.match(value) or abs(int(value)) > _INT64_MAX:
+        raise invalid_request(
+            f"Invalid integer: {value}",
+            param=display_path(path),
+            code="parameter_invalid_integer",
+        )
+    return int(value)
+
+
+def _validate_bool(node: Node, value: str, path: list[str]) -> bool:
+    """Only ``true`` and ``false``, as Stripe takes them."""
+    if value not in ("true", "false"):
+        raise invalid_request(
+            f"Invalid boolean: {value}",
+            param=display_path(path),
+            code="parameter_invalid_boolean",
+        )
+    return value == "true"
+
+
+def _validate_decimal(node: Node, value: str, path: list[str]) -> str:
+    """A decimal string, kept as a string so no precision is lost on the way."""
+    if not _DECIMAL.match(value):
+        raise invalid_request(f"Invalid decimal: {value}", param=display_path(path))
+    return value
+
+
+def _validate_enum(node: Node, value: str, path: list[str]) -> str:
+    """One of the ``Literal`` values; the error lists (at most 12 of) them."""
+    if value not in node.values:
+        name = display_path(path)
+        values = sorted(node.values)
+        choices = ", ".join(values[:12]) + (
+            f", … ({len(values)} values)" if len(values) > 12 else ""
+        )
+        raise invalid_request(f"Invalid {name}: must be one of {choices}", param=name)
+    return value
+
+
+Validator = Callable[[Node, Any, list[str]], Any]
+# Kinds whose value is a hash, an array or the empty string.
+_STRUCTURED: dict[str, Validator] = {
+    "empty": _validate_empty,
+    "object": _validate_nested,
+    "list": _validate_list,
+    "map": _validate_map,
+}
+# Kinds whose value must be a string.
+_SCALARS: dict[str, Validator] = {
+    "str": _validate_str,
+    "int": _validate_int,
+    "bool": _validate_bool,
+    "decimal": _validate_decimal,
+    "enum": _validate_enum,
+}
 
 
 def _validate_union(node: Node, value: Any, path: list[str]) -> Any:
