@@ -2,22 +2,36 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# uv installs the pinned requirements in seconds where pip takes about 20 s for the
+# runtime alone (README: "A fast first start"); pip is the fallback if uv cannot run.
+UV_VERSION := 0.13.9
+UV := $(BIN)/uv
+RUNTIME := $(VENV)/.runtime-installed
 INSTALLED := $(VENV)/.installed
 
 .PHONY: demo test lint install typecheck
 
-# (Re)install whenever the pinned requirements change.
-$(INSTALLED): requirements.txt requirements-dev.txt
+$(UV):
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# (Re)install whenever the pinned requirements change: the demo needs only the
+# runtime ones; tests, lint and type checks the development ones too.
+$(RUNTIME): requirements.txt | $(UV)
+	$(UV) pip install --quiet --python $(BIN)/python -r requirements.txt \
+	  || $(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
+
+$(INSTALLED): requirements.txt requirements-dev.txt | $(UV)
+	$(UV) pip install --quiet --python $(BIN)/python -r requirements-dev.txt \
+	  || $(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(RUNTIME)
 
 install: $(INSTALLED)
 
 # Migrates, seeds and runs the Stripe sandbox, a Celery worker and beat, and the web
 # server until Ctrl-C (config/demo.py). Ports: DEMO_PORT, SANDBOX_PORT; state: VAR_DIR.
-demo: install
+demo: $(RUNTIME)
 	$(BIN)/python -m config.demo
 
 test: install
@@ -28,7 +42,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy core accounts shop payments notifications
+	$(BIN)/mypy core accounts shop payments notifications ops
 
 # Benchmarks on the real stack (gunicorn, PostgreSQL, Redis, Celery workers, the Stripe
 # sandbox) in a database of their own (marketplace_bench): prints the figures and writes

@@ -29,3 +29,11 @@ graceful_timeout = 20
 accesslog = None  # the proxy logs requests; Django logs errors
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+
+
+def child_exit(server, worker):
+    """Metrics in multiprocess mode (ops/metrics.py): forget a dead worker's live gauges."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

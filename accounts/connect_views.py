@@ -6,7 +6,6 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q, Sum
 from django.http import HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,23 +13,15 @@ from django.views.decorators.http import require_POST
 
 from core.client_ip import client_ip
 from payments import gateway
-from payments.models import BalanceSnapshot, ContractorDebit, Payment, Payout
 from payments.services import connect
-from shop.models import Order
 
-from . import kept_uploads
+from . import kept_uploads, selectors
 from .connect_forms import DOCUMENT_FIELDS, CustomOnboardingForm
 from .requirements import requirement_labels
 
 logger = logging.getLogger(__name__)
 
 ONBOARDING_FORM = "custom_onboarding"
-
-EARNING_STATUSES = [
-    Order.Status.CAPTURED,
-    Order.Status.PARTIALLY_REFUNDED,
-    Order.Status.REFUNDED,
-]
 
 
 def contractor_required(view):
@@ -144,38 +135,18 @@ def onboarding_return(request):
 def dashboard(request):
     user = request.user
     profile = user.profile
-    sales = Order.objects.filter(seller=user)
-    totals = (
-        sales.filter(status__in=EARNING_STATUSES)
-        .values("currency")
-        .annotate(gross=Sum("amount"), fees=Sum("fee_amount"), count=Count("id"))
-    )
-    refunded = (
-        Payment.objects.filter(order__seller=user)
-        .values("currency")
-        .annotate(refunded=Sum("amount_refunded"))
-    )
-    refunded_by_currency = {row["currency"]: row["refunded"] or 0 for row in refunded}
+    attention = selectors.sales_attention_get(contractor=user)
     context = {
         "profile": profile,
         "due": requirement_labels(profile.requirements.get("currently_due")),
         "disabled_reason": profile.requirements.get("disabled_reason"),
-        "balances": BalanceSnapshot.objects.filter(contractor=user).order_by("currency"),
-        "payouts": Payout.objects.filter(contractor=user)[:10],
-        "transfers": Payment.objects.filter(order__seller=user)
-        .exclude(stripe_transfer_id="")
-        .select_related("order")[:10],
-        "debits": ContractorDebit.objects.filter(contractor=user).select_related("order")[:10],
-        "totals": [
-            {
-                **row,
-                "net": row["gross"] - row["fees"],
-                "refunded": refunded_by_currency.get(row["currency"], 0),
-            }
-            for row in totals
-        ],
-        "awaiting": sales.filter(status=Order.Status.AUTHORIZED).count(),
-        "flagged": sales.filter(Q(flagged=True)).count(),
+        "balances": selectors.balance_list(contractor=user),
+        "payouts": selectors.payout_list(contractor=user),
+        "transfers": selectors.transfer_list(contractor=user),
+        "debits": selectors.debit_list(contractor=user),
+        "totals": selectors.earning_list(contractor=user),
+        "awaiting": attention.awaiting,
+        "flagged": attention.flagged,
     }
     return render(request, "accounts/dashboard.html", context)
 

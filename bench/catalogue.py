@@ -79,7 +79,7 @@ def grow(seller_users: list[User], have: int, want: int) -> None:
                 description=f"A {wood} {thing}, made to order. Item {n}.",
                 price_amount=500 + (n * 37) % 20_000,
                 currency="usd",
-                seller_can_charge=True,  # the sellers can (bulk_create skips Product.save)
+                seller_can_charge=True,  # the sellers can (bulk_create skips product_save)
             )
         )
         if len(batch) == 5000:

@@ -169,7 +169,7 @@ def setup(sandbox: str) -> tuple[User, list[list[Product]]]:
                     slug=f"checkout-item-{n}-{i}",
                     price_amount=1000 + i,
                     currency="usd",
-                    seller_can_charge=True,  # bulk_create skips Product.save
+                    seller_can_charge=True,  # bulk_create skips product_save
                 )
                 for i in range(count)
             )

@@ -1,6 +1,7 @@
 """Before/after: webhook ingest of several copies of the code, interleaved on one stack.
 
     .venv/bin/python -m bench.compare_ingest NAME=DIR [NAME=DIR ...] [--rounds 5]
+        [--env KEY=VALUE ...]
 
 Each DIR is a copy of the project (e.g. `git worktree add /tmp/before HEAD~1`); each
 gets its own gunicorn (same gunicorn.conf.py settings) on the same database, Redis
@@ -29,12 +30,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=3)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for every web server")
     args = parser.parse_args(argv)
+    extra_env = dict(item.split("=", 1) for item in args.env)
     copies = dict(item.split("=", 1) for item in args.copies)
     st = stack.Stack()
     try:
         sandbox_port = stack.free_port()
-        env = stack.child_env(STRIPE_API_BASE=f"http://{stack.HOST}:{sandbox_port}")
+        env = stack.child_env(STRIPE_API_BASE=f"http://{stack.HOST}:{sandbox_port}", **extra_env)
         stack.database_recreate()
         stack.redis_clear()
         st.run("migrate", [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], env)

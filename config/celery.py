@@ -22,3 +22,23 @@ def _close_stale_connections(task=None, **kwargs):
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+# --- Request ids: a task logs the id of the request (or task) that enqueued it ---------
+
+
+@signals.before_task_publish.connect
+def _send_request_id(headers=None, **kwargs):
+    from core.request_context import current_request_id
+
+    if headers is not None and "request_id" not in headers and current_request_id():
+        headers["request_id"] = current_request_id()
+
+
+@signals.task_prerun.connect
+def _adopt_request_id(task=None, **kwargs):
+    from core.request_context import new_request_id, request_id_var
+
+    if task is None or task.request.is_eager:
+        return  # run inline: it is part of the caller's request, and keeps its id
+    request_id_var.set(getattr(task.request, "request_id", None) or new_request_id())

@@ -49,9 +49,12 @@ INSTALLED_APPS = [
     "shop",
     "payments",
     "notifications",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    # First: every later step (and its log lines) runs with the request's id.
+    "core.request_context.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -367,14 +370,57 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# LOG_FORMAT=json: one JSON object per line (request lines from shop.access, task lines
+# from Celery), each with the request id that started the work; text by default.
+LOG_FORMAT = env("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    # django-axes logs every login at INFO; failures and lockouts are WARNING.
-    "loggers": {"axes": {"level": "WARNING"}},
+    "filters": {"request_id": {"()": "core.request_context.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": ["asctime", "levelname", "name", "message", "request_id"],
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
+    "loggers": {
+        # django-axes logs every login at INFO; failures and lockouts are WARNING.
+        "axes": {"level": "WARNING"},
+        # One line per request (core/request_context.py); the demo keeps them quiet.
+        "shop.access": {"level": env("ACCESS_LOG_LEVEL", default="INFO")},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+# The worker logs through the LOGGING above (JSON included) rather than its own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Error tracking ------------------------------------------------------------------
+# SENTRY_DSN on: errors of web and worker go to Sentry, scrubbed (config/sentry.py).
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from config.sentry import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production"),
+        release=env("SENTRY_RELEASE", default=""),
+    )
+
+# payments_health and /metrics: work undone after this long is overdue, and an
+# authorisation this close to Stripe's capture_before is about to expire.
+HEALTH_OVERDUE_SECONDS = env.int("HEALTH_OVERDUE_SECONDS", default=120)
+HEALTH_EXPIRY_WARNING_HOURS = env.int("HEALTH_EXPIRY_WARNING_HOURS", default=24)
+# /metrics answers only with `Authorization: Bearer <METRICS_TOKEN>`; unset, it is off.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 # Uncaptured authorisations are canceled after this long (Stripe's limit is 7 days).
 AUTHORIZATION_TTL_HOURS = env.int("AUTHORIZATION_TTL_HOURS", default=144)

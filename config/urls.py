@@ -9,6 +9,8 @@ admin.site.site_title = "Marketplace admin"
 admin.site.index_template = "admin/marketplace_index.html"
 
 urlpatterns = [
+    # Probes first: they skip everything the shop's pages need.
+    path("", include("ops.urls")),
     # Before admin.site.urls, whose catch-all would answer first.
     path(
         "admin/payments/reconcile/",

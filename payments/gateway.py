@@ -13,12 +13,15 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO
 
 import stripe
 from django.conf import settings
+
+from core.metrics import STRIPE_CALLS, STRIPE_LATENCY
 
 logger = logging.getLogger(__name__)
 
@@ -58,13 +61,21 @@ class GatewayRejected(GatewayError):
         super().__init__(message)
         self.code = code
         self.param = param
-        self.status = status
+        self.http_status = status  # as Stripe's own errors name it
         self.user_message = message
 
 
 class WebhookSignatureInvalid(GatewayError):
     """A webhook body whose signature, timestamp or JSON does not check out."""
 
+
+# How /metrics names each outcome of a Stripe call.
+_OUTCOMES: dict[type[GatewayError], str] = {
+    CardDeclined: "declined",
+    RateLimited: "rate_limited",
+    GatewayUnavailable: "unavailable",
+    GatewayRejected: "rejected",
+}
 
 # Messages buyers see, by Stripe's decline code or error code.
 DECLINE_MESSAGES = {
@@ -115,34 +126,46 @@ def reset_client() -> None:
 
 
 @contextmanager
-def _translated_errors() -> Iterator[None]:
-    """Turn Stripe's exceptions into ours, keeping the cause for the logs."""
+def _translated_errors(operation: str) -> Iterator[None]:
+    """Turn Stripe's exceptions into ours, keeping the cause for the logs; count the
+    call and its time by operation and outcome (/metrics)."""
+    started = time.perf_counter()
+    outcome = "ok"
     try:
         yield
-    except stripe.CardError as exc:
+    except stripe.StripeError as exc:
+        translated = _translated(exc)
+        outcome = _OUTCOMES[type(translated)]
+        raise translated from exc
+    except Exception:
+        outcome = "error"
+        raise
+    finally:
+        STRIPE_CALLS.labels(operation, outcome).inc()
+        STRIPE_LATENCY.labels(operation).observe(time.perf_counter() - started)
+
+
+def _translated(exc: stripe.StripeError) -> GatewayError:
+    """Our exception for one of Stripe's."""
+    if isinstance(exc, stripe.CardError):
         error = exc.error
         code = (error.code if error else None) or exc.code or "card_declined"
         decline_code = (error.decline_code if error else None) or ""
-        raise CardDeclined(
-            code, decline_message(code, decline_code), decline_code=decline_code
-        ) from exc
-    except stripe.RateLimitError as exc:
-        raise RateLimited(str(exc)) from exc
-    except stripe.APIConnectionError as exc:
-        raise GatewayUnavailable(str(exc)) from exc
-    except stripe.APIError as exc:
-        # Stripe's own 5xx: the request may be retried with the same idempotency key.
-        raise GatewayUnavailable(str(exc)) from exc
-    except stripe.StripeError as exc:
-        if exc.http_status and exc.http_status >= 500:
-            raise GatewayUnavailable(str(exc)) from exc
-        error = exc.error
-        raise GatewayRejected(
-            (error.message if error else None) or str(exc),
-            code=(error.code if error else None) or exc.code or "",
-            param=(error.param if error else None) or "",
-            status=exc.http_status or 0,
-        ) from exc
+        return CardDeclined(code, decline_message(code, decline_code), decline_code=decline_code)
+    if isinstance(exc, stripe.RateLimitError):
+        return RateLimited(str(exc))
+    # No connection, or Stripe's own 5xx: may be retried with the same idempotency key.
+    if isinstance(exc, stripe.APIConnectionError | stripe.APIError) or (
+        exc.http_status and exc.http_status >= 500
+    ):
+        return GatewayUnavailable(str(exc))
+    error = exc.error
+    return GatewayRejected(
+        (error.message if error else None) or str(exc),
+        code=(error.code if error else None) or exc.code or "",
+        param=(error.param if error else None) or "",
+        status=exc.http_status or 0,
+    )
 
 
 def _plain(result: Any) -> dict[str, Any]:
@@ -166,7 +189,7 @@ def _read_options(account: str | None = None) -> stripe.RequestOptions:
 
 
 def customer_create(*, email: str, name: str, user_id: int, idempotency_key: str) -> dict:
-    with _translated_errors():
+    with _translated_errors("customer_create"):
         result = client().v1.customers.create(
             {"email": email, "name": name, "metadata": {"user_id": str(user_id)}},
             _write_options(idempotency_key),
@@ -176,7 +199,7 @@ def customer_create(*, email: str, name: str, user_id: int, idempotency_key: str
 
 def customer_payment_methods(*, customer: str) -> list[dict]:
     """The customer's saved cards, newest first."""
-    with _translated_errors():
+    with _translated_errors("customer_payment_methods"):
         listing = _plain(
             client().v1.customers.payment_methods.list(customer, {"type": "card", "limit": 20})
         )
@@ -184,7 +207,7 @@ def customer_payment_methods(*, customer: str) -> list[dict]:
 
 
 def payment_method_detach(*, payment_method: str, idempotency_key: str) -> dict:
-    with _translated_errors():
+    with _translated_errors("payment_method_detach"):
         result = client().v1.payment_methods.detach(
             payment_method,
             None,
@@ -208,7 +231,7 @@ def payment_intent_create(
     idempotency_key: str,
 ) -> dict:
     """A destination charge authorised now and captured on fulfilment."""
-    with _translated_errors():
+    with _translated_errors("payment_intent_create"):
         result = client().v1.payment_intents.create(
             {
                 "amount": amount,
@@ -231,7 +254,7 @@ def payment_intent_retrieve(*, payment_intent: str, expand_charge: bool = False)
     params: stripe.params.PaymentIntentRetrieveParams = (
         {"expand": ["latest_charge"]} if expand_charge else {}
     )
-    with _translated_errors():
+    with _translated_errors("payment_intent_retrieve"):
         result = client().v1.payment_intents.retrieve(payment_intent, params)
     return _plain(result)
 
@@ -244,12 +267,12 @@ def payment_intent_list(*, created_gte: int, starting_after: str = "") -> dict:
     }
     if starting_after:
         params["starting_after"] = starting_after
-    with _translated_errors():
+    with _translated_errors("payment_intent_list"):
         return _plain(client().v1.payment_intents.list(params))
 
 
 def transfer_reversal_retrieve(*, transfer: str, reversal: str) -> dict:
-    with _translated_errors():
+    with _translated_errors("transfer_reversal_retrieve"):
         result = client().v1.transfers.reversals.retrieve(transfer, reversal)
     return _plain(result)
 
@@ -260,7 +283,7 @@ def payment_intent_capture(
     params: stripe.params.PaymentIntentCaptureParams = {}
     if amount_to_capture is not None:
         params["amount_to_capture"] = amount_to_capture
-    with _translated_errors():
+    with _translated_errors("payment_intent_capture"):
         result = client().v1.payment_intents.capture(
             payment_intent,
             params,
@@ -272,7 +295,7 @@ def payment_intent_capture(
 def payment_intent_cancel(*, payment_intent: str, idempotency_key: str, reason: str) -> dict:
     """Release an authorisation. `reason`: abandoned, requested_by_customer, duplicate…"""
     params: stripe.params.PaymentIntentCancelParams = {"cancellation_reason": reason}
-    with _translated_errors():
+    with _translated_errors("payment_intent_cancel"):
         result = client().v1.payment_intents.cancel(
             payment_intent,
             params,
@@ -303,19 +326,19 @@ def refund_create(
     }
     if reason:
         params["reason"] = reason
-    with _translated_errors():
+    with _translated_errors("refund_create"):
         result = client().v1.refunds.create(params, _write_options(idempotency_key))
     return _plain(result)
 
 
 def refund_list(*, payment_intent: str) -> list[dict]:
-    with _translated_errors():
+    with _translated_errors("refund_list"):
         listing = _plain(client().v1.refunds.list({"payment_intent": payment_intent, "limit": 100}))
     return listing["data"]
 
 
 def charge_retrieve(*, charge: str) -> dict:
-    with _translated_errors():
+    with _translated_errors("charge_retrieve"):
         result = client().v1.charges.retrieve(charge)
     return _plain(result)
 
@@ -326,7 +349,7 @@ def charge_retrieve(*, charge: str) -> dict:
 def account_create(
     *, email: str, user_id: int, account_type: str, country: str, idempotency_key: str
 ) -> dict:
-    with _translated_errors():
+    with _translated_errors("account_create"):
         result = client().v1.accounts.create(
             {
                 "type": account_type,
@@ -344,7 +367,7 @@ def account_create(
 
 
 def account_retrieve(*, account: str) -> dict:
-    with _translated_errors():
+    with _translated_errors("account_retrieve"):
         result = client().v1.accounts.retrieve(account)
     return _plain(result)
 
@@ -352,7 +375,7 @@ def account_retrieve(*, account: str) -> dict:
 def account_link_create(
     *, account: str, refresh_url: str, return_url: str, idempotency_key: str
 ) -> dict:
-    with _translated_errors():
+    with _translated_errors("account_link_create"):
         result = client().v1.account_links.create(
             {
                 "account": account,
@@ -374,7 +397,7 @@ def account_update_custom(
     idempotency_key: str,
 ) -> dict:
     """Our own onboarding form: the person's details and the ToS acceptance."""
-    with _translated_errors():
+    with _translated_errors("account_update_custom"):
         result = client().v1.accounts.update(
             account,
             {
@@ -391,7 +414,7 @@ def account_debit_create(
     *, account: str, amount: int, currency: str, debit_id: int, reason: str, idempotency_key: str
 ) -> dict:
     """Take money from a connected account's balance to the platform (an account debit)."""
-    with _translated_errors():
+    with _translated_errors("account_debit_create"):
         result = client().v1.charges.create(
             {
                 "amount": amount,
@@ -409,7 +432,7 @@ def transfer_reversal_create(
     *, transfer: str, amount: int, debit_id: int, idempotency_key: str
 ) -> dict:
     """Claw back part of a transfer already made to a connected account."""
-    with _translated_errors():
+    with _translated_errors("transfer_reversal_create"):
         result = client().v1.transfers.reversals.create(
             transfer,
             {"amount": amount, "metadata": {"debit_id": str(debit_id)}},
@@ -420,14 +443,14 @@ def transfer_reversal_create(
 
 def balance_retrieve(*, account: str | None = None) -> dict:
     """The platform's balance, or a connected account's with `account`."""
-    with _translated_errors():
+    with _translated_errors("balance_retrieve"):
         result = client().v1.balance.retrieve(None, _read_options(account))
     return _plain(result)
 
 
 def file_upload(*, file: BinaryIO, filename: str, idempotency_key: str) -> dict:
     """Upload an identity document through Stripe's Files API."""
-    with _translated_errors():
+    with _translated_errors("file_upload"):
         result = client().v1.files.create(
             {"purpose": "identity_document", "file": (filename, file)},
             _write_options(idempotency_key),

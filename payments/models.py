@@ -1,7 +1,8 @@
 """Our record of money at Stripe: payments, refunds, events, balances, debits.
 
 Amounts are integer minor units plus a lowercase currency. Statuses move only
-through `payments.services`, which lock the row and follow TRANSITIONS.
+through `core.statemachine` (called by `payments.services`), which locks the row
+and follows TRANSITIONS.
 """
 
 from django.conf import settings
@@ -22,8 +23,15 @@ class Payment(models.Model):
         CANCELED = "canceled", "Canceled"
 
     TRANSITIONS = {
+        # pending → pending: a decline on a retried card records its new error.
         Status.PENDING: frozenset(
-            {Status.REQUIRES_ACTION, Status.AUTHORIZED, Status.CAPTURED, Status.CANCELED}
+            {
+                Status.PENDING,
+                Status.REQUIRES_ACTION,
+                Status.AUTHORIZED,
+                Status.CAPTURED,
+                Status.CANCELED,
+            }
         ),
         # A failed 3-D Secure challenge sends the intent back to awaiting a card.
         Status.REQUIRES_ACTION: frozenset(

@@ -7,6 +7,7 @@ from core.money import format_amount
 from payments.models import Payment, Refund, StripeEvent
 
 from .models import Order, OrderItem, Product
+from .services import product_save
 
 
 @admin.register(Product)
@@ -17,6 +18,10 @@ class ProductAdmin(admin.ModelAdmin):
     list_select_related = ("seller",)
     prepopulated_fields = {"slug": ("title",)}
     price = money_column("price_amount", "Price")
+
+    def save_model(self, request, obj, form, change):
+        # Through the service: it sets the product's copy of "the seller can take charges".
+        product_save(product=obj)
 
 
 class OrderItemInline(admin.TabularInline):

@@ -19,17 +19,17 @@ from payments import gateway
 from payments.models import Payment
 from payments.services import stripe_reads
 from payments.services.customers import buyer_saved_cards
-from payments.services.intents import payment_intents_ensure, payment_sync
+from payments.services.intents import payment_sync
 
+from . import selectors
 from .cart import Cart
+from .checkout import CheckoutPayment, CheckoutUnavailable, checkout_prepare
 from .models import Order
 from .services import CheckoutError, checkout_create
 
 logger = logging.getLogger(__name__)
 
-PAID_STATUSES = {Payment.Status.AUTHORIZED, Payment.Status.CAPTURED}
-# PaymentIntent statuses the page does not confirm again (checkout.js's DONE).
-INTENT_DONE_STATUSES = {"requires_capture", "succeeded", "processing"}
+PAID_STATUSES = selectors.PAID_PAYMENT_STATUSES
 
 
 @login_required
@@ -54,18 +54,10 @@ def checkout_start(request):
 
 def _checkout_payments(request, checkout_id) -> list[Payment]:
     """The buyer's payments for this checkout, newest per order; 404 for anyone else."""
-    orders = Order.objects.filter(checkout_id=checkout_id, buyer=request.user)
-    payments = list(
-        Payment.objects.filter(order__in=orders)
-        .select_related("order__seller__profile")
-        .order_by("order_id", "-created_at")
-    )
+    payments = selectors.checkout_payment_list(buyer=request.user, checkout_id=checkout_id)
     if not payments:
         raise Http404("No such checkout.")
-    latest: dict[int, Payment] = {}
-    for payment in payments:
-        latest.setdefault(payment.order_id, payment)
-    return list(latest.values())
+    return payments
 
 
 def stripe_reads_limited(view):
@@ -83,68 +75,69 @@ def stripe_reads_limited(view):
 @login_required
 @stripe_reads_limited
 def checkout_pay(request, checkout_id):
-    payments = _checkout_payments(request, checkout_id)
-    if all(p.status in PAID_STATUSES for p in payments):
-        return redirect("shop:checkout_done", checkout_id=checkout_id)
-    stripe_reads.sync_allow([payment.pk for payment in payments])
     try:
-        made = payment_intents_ensure(payment_ids=[payment.pk for payment in payments])
-    except gateway.GatewayUnavailable:
-        logger.warning("Stripe unreachable while preparing checkout %s", checkout_id)
+        checkout = checkout_prepare(buyer=request.user, checkout_id=checkout_id, resync=True)
+    except Order.DoesNotExist:
+        raise Http404("No such checkout.") from None
+    except CheckoutUnavailable as exc:
         return render(
             request,
             "shop/checkout_unavailable.html",
-            {"checkout_id": checkout_id, "payments": payments},
+            {"checkout_id": checkout_id, "payments": exc.payments},
             status=503,
         )
-    intents = [
-        {
-            "clientSecret": intent["client_secret"],
-            "status": intent["status"],
-            "seller": payment.order.seller.profile.name,
-            "amount": payment.amount_display,
-        }
-        for payment, intent in zip(payments, made, strict=True)
-    ]
-    # Stripe knows first: a payment authorised a moment ago may not have reached
-    # our database yet (webhook in flight). Only what is still due is paid here.
-    paid = [intent["status"] in INTENT_DONE_STATUSES for intent in intents]
-    if all(paid):
+    if checkout.all_paid:
         return redirect("shop:checkout_done", checkout_id=checkout_id)
-    currency = payments[0].currency
-    due_after = 0
-    for payment, intent, done in reversed(list(zip(payments, intents, paid, strict=True))):
-        # What the Pay button asks for once this intent is authorised (checkout.js
-        # confirms in order, so only the unpaid intents after it are left).
-        intent["dueAfter"] = format_amount(due_after, currency) if due_after else None
-        if not done:
-            due_after += payment.amount
-    total = due_after
-    try:
-        saved_cards = buyer_saved_cards(user_id=request.user.pk)
-    except gateway.GatewayError:
-        saved_cards = []  # paying with a new card still works
+    return render(request, "shop/checkout_pay.html", _pay_page(request, checkout))
+
+
+def _pay_page(request, checkout: CheckoutPayment) -> dict:
+    """The pay page's context, with the configuration checkout.js reads."""
     config = {
         "publishableKey": settings.STRIPE_PUBLISHABLE_KEY,
-        "intents": intents,
+        "intents": _intents_config(checkout),
         "email": request.user.email,
-        "doneUrl": reverse("shop:checkout_done", kwargs={"checkout_id": checkout_id}),
+        "doneUrl": reverse("shop:checkout_done", kwargs={"checkout_id": checkout.checkout_id}),
         "messages": gateway.DECLINE_MESSAGES,
         "unreachable": gateway.GatewayUnavailable.user_message,
     }
-    return render(
-        request,
-        "shop/checkout_pay.html",
-        {
-            "payments": payments,
-            "lines": [{"payment": p, "paid": done} for p, done in zip(payments, paid, strict=True)],
-            "total": total,
-            "currency": currency,
-            "saved_cards": saved_cards,
-            "config": config,
-            "stripe_js_url": settings.STRIPE_JS_URL,
-        },
-    )
+    return {
+        "payments": checkout.payments,
+        "lines": checkout.lines,
+        "total": checkout.amount_due,
+        "currency": checkout.currency,
+        "saved_cards": _saved_cards(request.user),
+        "config": config,
+        "stripe_js_url": settings.STRIPE_JS_URL,
+    }
+
+
+def _intents_config(checkout: CheckoutPayment) -> list[dict]:
+    """The intents checkout.js confirms in order (skipping those Stripe has as done)."""
+    intents = []
+    due_after = 0
+    for line in reversed(checkout.lines):
+        # What the Pay button asks for once this intent is authorised (only the unpaid
+        # intents after it are left).
+        intents.append(
+            {
+                "clientSecret": line.client_secret,
+                "status": line.intent_status,
+                "seller": line.payment.order.seller.profile.name,
+                "amount": line.payment.amount_display,
+                "dueAfter": format_amount(due_after, checkout.currency) if due_after else None,
+            }
+        )
+        if not line.paid:
+            due_after += line.payment.amount
+    return intents[::-1]
+
+
+def _saved_cards(user) -> list:
+    try:
+        return buyer_saved_cards(user_id=user.pk)
+    except gateway.GatewayError:
+        return []  # paying with a new card still works
 
 
 @login_required

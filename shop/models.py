@@ -21,8 +21,8 @@ class Product(models.Model):
     price_amount = models.PositiveBigIntegerField(help_text="Minor units, e.g. cents.")
     currency = models.CharField(max_length=3)
     active = models.BooleanField(default=True)
-    # A copy of the seller's UserProfile.can_take_charges, kept by save() and by
-    # shop.services.seller_products_sync (called when Stripe changes the account), so
+    # A copy of the seller's UserProfile.can_take_charges, kept by shop.services.product_save
+    # and seller_products_sync (called when Stripe changes the account), so
     # the catalogue filters on this table alone. Filtering through a join to the
     # profiles, PostgreSQL could not know that the products belong to the few sellers
     # who can sell, and searched them seller by seller (bench/README.md).
@@ -52,15 +52,6 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-    def save(self, *args, **kwargs):
-        from accounts.models import UserProfile
-
-        profile = UserProfile.objects.filter(user_id=self.seller_id).first()
-        self.seller_can_charge = bool(profile and profile.can_take_charges)
-        if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "seller_can_charge"}
-        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("shop:product_detail", kwargs={"slug": self.slug})

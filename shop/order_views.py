@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from core.statemachine import InvalidTransition
@@ -31,12 +31,11 @@ def order_detail(request, public_id):
 
 @login_required
 def sales_list(request):
-    orders = (
-        Order.objects.filter(seller=request.user).select_related("buyer").prefetch_related("items")
-    )
     status = request.GET.get("status", "")
-    if status in Order.Status.values:
-        orders = orders.filter(status=status)
+    # An unknown status shows every sale, as the "All statuses" choice does.
+    orders = selectors.sale_list(
+        seller=request.user, status=status if status in Order.Status.values else ""
+    )
     page = Paginator(orders, 20).get_page(request.GET.get("page"))
     return render(
         request,
@@ -48,7 +47,10 @@ def sales_list(request):
 @login_required
 @require_POST
 def sales_fulfil(request, public_id):
-    order = get_object_or_404(Order, public_id=public_id, seller=request.user)
+    try:
+        order = selectors.sale_get(seller=request.user, public_id=public_id)
+    except Order.DoesNotExist as exc:
+        raise Http404("No such order.") from exc
     try:
         order_fulfil(order_id=order.pk, seller=request.user)
     except InvalidTransition:

@@ -9,6 +9,7 @@ import uuid
 from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import User
+from payments.models import Payment
 
 from .models import Order, OrderItem, Product
 
@@ -17,6 +18,12 @@ from .models import Order, OrderItem, Product
 # Product.seller_can_charge is the product's copy of the second half. `product_is_buyable`
 # is the same rule in Python, read from the profile, for rows that are already loaded.
 BUYABLE = Q(active=True, seller_can_charge=True)
+
+# Statuses in which a buyer still has to pay: a PaymentIntent client secret is useful.
+PAYABLE_ORDER_STATUSES = frozenset({Order.Status.PENDING, Order.Status.FAILED})
+PAYABLE_PAYMENT_STATUSES = frozenset({Payment.Status.PENDING, Payment.Status.REQUIRES_ACTION})
+# A payment in these statuses is paid as far as the buyer is concerned (held or taken).
+PAID_PAYMENT_STATUSES = frozenset({Payment.Status.AUTHORIZED, Payment.Status.CAPTURED})
 
 
 def product_is_buyable(product: Product) -> bool:
@@ -85,6 +92,35 @@ def order_list(
 def order_get(*, buyer: User, public_id: uuid.UUID) -> Order:
     """One of the buyer's orders (raises Order.DoesNotExist for anyone else's)."""
     return _with_details(Order.objects.filter(buyer=buyer)).get(public_id=public_id)
+
+
+def order_payment(order: Order) -> Payment | None:
+    """The order's current payment: the newest (uses the prefetched rows)."""
+    payments = list(order.payments.all())
+    return payments[0] if payments else None
+
+
+def order_is_payable(order: Order, payment: Payment | None) -> bool:
+    """Whether the buyer still has to confirm a card for this order."""
+    return (
+        payment is not None
+        and order.status in PAYABLE_ORDER_STATUSES
+        and payment.status in PAYABLE_PAYMENT_STATUSES
+    )
+
+
+def checkout_payment_list(*, buyer: User, checkout_id: uuid.UUID) -> list[Payment]:
+    """The current (newest) payment of each of the buyer's orders in this checkout, by
+    order; empty for a checkout that is not theirs."""
+    payments = (
+        Payment.objects.filter(order__checkout_id=checkout_id, order__buyer=buyer)
+        .select_related("order__seller__profile")
+        .order_by("order_id", "-created_at", "-id")
+    )
+    latest: dict[int, Payment] = {}
+    for payment in payments:
+        latest.setdefault(payment.order_id, payment)
+    return list(latest.values())
 
 
 def sale_list(*, seller: User, status: str = "") -> QuerySet[Order]:

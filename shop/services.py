@@ -11,10 +11,10 @@ from accounts.models import User, UserProfile
 from core.statemachine import InvalidTransition, transition
 from payments.models import Payment
 
+from .cart import MAX_QUANTITY, QUANTITY_MESSAGE
 from .fees import platform_fee
 from .models import Order, OrderItem, Product
 
-MAX_QUANTITY = 99
 # Stripe's largest card charge in two-decimal currencies ($999,999.99).
 MAX_ORDER_AMOUNT = 99_999_999
 
@@ -27,14 +27,14 @@ def order_transition(
     *, order_id: int, status: str, changes: Mapping[str, Any] | None = None
 ) -> tuple[Order, bool]:
     """Move an order to `status` under a row lock (call inside transaction.atomic)."""
-    return transition(Order, order_id, status, table=Order.TRANSITIONS, changes=changes)
+    return transition(Order, order_id, status, changes=changes)
 
 
 def _checked_quantity(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise CheckoutError("Quantity must be a whole number.")
     if not 1 <= value <= MAX_QUANTITY:
-        raise CheckoutError(f"Quantity must be between 1 and {MAX_QUANTITY}.")
+        raise CheckoutError(QUANTITY_MESSAGE)
     return value
 
 
@@ -44,41 +44,12 @@ def checkout_create(*, buyer: User, items: Iterable[tuple[int, int]]) -> uuid.UU
     Every amount comes from the database, never from the request; the platform
     fee comes from the fee policy. Each order gets a Payment row; its
     PaymentIntent is created afterwards, outside this transaction.
-    Returns the checkout id shared by the orders.
+    Returns the checkout id shared by the orders; the same unpaid cart again
+    returns the checkout made the first time.
     """
-    quantities: dict[int, int] = defaultdict(int)
-    for product_id, quantity in items:
-        quantities[int(product_id)] += _checked_quantity(quantity)
-    if not quantities:
-        raise CheckoutError("Your cart is empty.")
-    if any(q > MAX_QUANTITY for q in quantities.values()):
-        raise CheckoutError(f"Quantity must be between 1 and {MAX_QUANTITY}.")
-    profile = getattr(buyer, "profile", None)
-    if profile is None or profile.role != UserProfile.Role.BUYER:
-        raise CheckoutError("Only buyer accounts can check out. Log in as a buyer.")
-
-    products = Product.objects.select_related("seller__profile").in_bulk(list(quantities))
-    for product_id in quantities:
-        product = products.get(product_id)
-        if product is None:
-            raise CheckoutError("A product in your cart no longer exists.")
-        seller_profile = product.seller.profile
-        if not (product.active and seller_profile.charges_enabled and seller_profile.stripe_id):
-            raise CheckoutError(f"“{product.title}” cannot be bought right now.")
-        if product.seller_id == buyer.pk:
-            raise CheckoutError("You cannot buy your own product.")
-    currencies = {p.currency for p in products.values()}
-    if len(currencies) > 1:
-        raise CheckoutError(
-            "Items in different currencies must be paid separately: "
-            "remove the items in one currency and check out again."
-        )
-
-    by_seller: dict[int, list[Product]] = defaultdict(list)
-    for product in products.values():
-        by_seller[product.seller_id].append(product)
-
-    checkout_id = uuid.uuid4()
+    quantities = _checkout_quantities(items)
+    _checkout_buyer_check(buyer)
+    products = _checkout_products(buyer=buyer, quantities=quantities)
     with transaction.atomic():
         # One checkout at a time per buyer: parallel submits of one cart (a double
         # click, several tabs) wait here, then find the first one's checkout below.
@@ -87,38 +58,106 @@ def checkout_create(*, buyer: User, items: Iterable[tuple[int, int]]) -> uuid.UU
         existing = _open_checkout_with(buyer=buyer, lines=wanted)
         if existing is not None:
             return existing
-        for seller_products in by_seller.values():
-            amount = sum(p.price_amount * quantities[p.pk] for p in seller_products)
-            if amount > MAX_ORDER_AMOUNT:
-                raise CheckoutError("This order is too large to pay by card.")
-            seller = seller_products[0].seller
-            fee = platform_fee(amount)
-            order = Order.objects.create(
+        checkout_id = uuid.uuid4()
+        for seller_products in _by_seller(products.values()):
+            _order_create(
                 checkout_id=checkout_id,
                 buyer=buyer,
-                seller=seller,
-                amount=amount,
-                fee_amount=fee,
-                currency=seller_products[0].currency,
-            )
-            OrderItem.objects.bulk_create(
-                OrderItem(
-                    order=order,
-                    product=p,
-                    title=p.title,
-                    unit_amount=p.price_amount,
-                    quantity=quantities[p.pk],
-                )
-                for p in seller_products
-            )
-            Payment.objects.create(
-                order=order,
-                amount=amount,
-                application_fee_amount=fee,
-                currency=order.currency,
-                destination_account=seller.profile.stripe_id,
+                products=seller_products,
+                quantities=quantities,
             )
     return checkout_id
+
+
+def _checkout_quantities(items: Iterable[tuple[int, int]]) -> dict[int, int]:
+    """{product id: quantity}, repeated lines added up; refuses bad or empty carts."""
+    quantities: dict[int, int] = defaultdict(int)
+    for product_id, quantity in items:
+        quantities[int(product_id)] += _checked_quantity(quantity)
+    if not quantities:
+        raise CheckoutError("Your cart is empty.")
+    if any(q > MAX_QUANTITY for q in quantities.values()):
+        raise CheckoutError(QUANTITY_MESSAGE)
+    return quantities
+
+
+def _checkout_buyer_check(buyer: User) -> None:
+    profile = getattr(buyer, "profile", None)
+    if profile is None or profile.role != UserProfile.Role.BUYER:
+        raise CheckoutError("Only buyer accounts can check out. Log in as a buyer.")
+
+
+def _checkout_products(*, buyer: User, quantities: Mapping[int, int]) -> dict[int, Product]:
+    """The products to buy, by id, once each can be bought by this buyer, in one currency."""
+    products = Product.objects.select_related("seller__profile").in_bulk(list(quantities))
+    for product_id in quantities:
+        _checkout_product_check(products.get(product_id), buyer=buyer)
+    if len({p.currency for p in products.values()}) > 1:
+        raise CheckoutError(
+            "Items in different currencies must be paid separately: "
+            "remove the items in one currency and check out again."
+        )
+    return products
+
+
+def _checkout_product_check(product: Product | None, *, buyer: User) -> None:
+    if product is None:
+        raise CheckoutError("A product in your cart no longer exists.")
+    seller_profile = product.seller.profile
+    if not (product.active and seller_profile.charges_enabled and seller_profile.stripe_id):
+        raise CheckoutError(f"“{product.title}” cannot be bought right now.")
+    if product.seller_id == buyer.pk:
+        raise CheckoutError("You cannot buy your own product.")
+
+
+def _by_seller(products: Iterable[Product]) -> list[list[Product]]:
+    """The products grouped by contractor: one order each."""
+    by_seller: dict[int, list[Product]] = defaultdict(list)
+    for product in products:
+        by_seller[product.seller_id].append(product)
+    return list(by_seller.values())
+
+
+def _order_create(
+    *,
+    checkout_id: uuid.UUID,
+    buyer: User,
+    products: list[Product],
+    quantities: Mapping[int, int],
+) -> Order:
+    """One contractor's pending order, its items and its Payment row (in the caller's
+    transaction)."""
+    amount = sum(p.price_amount * quantities[p.pk] for p in products)
+    if amount > MAX_ORDER_AMOUNT:
+        raise CheckoutError("This order is too large to pay by card.")
+    seller = products[0].seller
+    fee = platform_fee(amount)
+    order = Order.objects.create(
+        checkout_id=checkout_id,
+        buyer=buyer,
+        seller=seller,
+        amount=amount,
+        fee_amount=fee,
+        currency=products[0].currency,
+    )
+    OrderItem.objects.bulk_create(
+        OrderItem(
+            order=order,
+            product=p,
+            title=p.title,
+            unit_amount=p.price_amount,
+            quantity=quantities[p.pk],
+        )
+        for p in products
+    )
+    Payment.objects.create(
+        order=order,
+        amount=amount,
+        application_fee_amount=fee,
+        currency=order.currency,
+        destination_account=seller.profile.stripe_id,
+    )
+    return order
 
 
 def _open_checkout_with(*, buyer: User, lines: set[tuple[int, int, int]]) -> uuid.UUID | None:
@@ -163,6 +202,20 @@ def order_fulfil(*, order_id: int, seller: User) -> Order:
         order, _ = order_transition(order_id=order.pk, status=Order.Status.FULFILLED)
         transaction.on_commit(lambda: payment_capture_task.delay(payment.pk))
     return order
+
+
+def product_save(*, product: Product, update_fields: Iterable[str] | None = None) -> Product:
+    """Save a product (new or changed), with its copy of whether the seller can take charges.
+
+    Every product write goes through here (admin, seeding, tests' factories), so the
+    catalogue's `seller_can_charge` filter is right from the first save.
+    """
+    profile = UserProfile.objects.filter(user_id=product.seller_id).first()
+    product.seller_can_charge = bool(profile and profile.can_take_charges)
+    if update_fields is not None:
+        update_fields = {*update_fields, "seller_can_charge"}
+    product.save(update_fields=update_fields)
+    return product
 
 
 def seller_products_sync(*, profile: UserProfile) -> int:

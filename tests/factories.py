@@ -6,6 +6,7 @@ from accounts.models import User, UserProfile
 from accounts.services import profile_create
 from payments.models import Payment, Refund
 from shop.models import Order, OrderItem, Product
+from shop.services import product_save
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -62,6 +63,11 @@ class ProductFactory(factory.django.DjangoModelFactory):
     price_amount = 2500
     currency = "usd"
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # Through the service, as the admin does: it sets the seller_can_charge copy.
+        return product_save(product=model_class(*args, **kwargs))
+
 
 class OrderFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -103,6 +109,34 @@ class RefundFactory(factory.django.DjangoModelFactory):
     payment = factory.SubFactory(PaymentFactory)
     amount = 500
     currency = "usd"
+
+
+def payment_intent_snapshot(payment: Payment, status: str, **fields) -> dict:
+    """The PaymentIntent of `payment` as Stripe reports it in `status` (a webhook's
+    data.object, or an API answer).
+
+    The amounts follow the status (an authorised intent can capture the whole amount,
+    a succeeded one received it); `fields` set anything else or override those:
+    `latest_charge`, `last_payment_error`, `cancellation_reason`, …
+    """
+    import time
+
+    snapshot = {
+        "id": payment.stripe_payment_intent_id,
+        "object": "payment_intent",
+        "status": status,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "amount_capturable": payment.amount if status == "requires_capture" else 0,
+        "amount_received": payment.amount if status == "succeeded" else 0,
+        "application_fee_amount": payment.application_fee_amount,
+        "transfer_data": {"destination": payment.destination_account},
+        "created": int(time.time()),
+        "latest_charge": None,
+        "last_payment_error": None,
+    }
+    snapshot.update(fields)
+    return snapshot
 
 
 def image_bytes(kind: str = "PNG", size: tuple[int, int] = (8, 8)) -> bytes:

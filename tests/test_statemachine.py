@@ -1,16 +1,21 @@
 """Every status moves only along its model's allowed-transition table, under a lock."""
 
+import logging
+
 import pytest
 from django.db import transaction
+from django.db.models import F
 
-from core.statemachine import InvalidTransition
-from payments.models import ContractorDebit, Payment, Refund, StripeEvent
-from payments.services.transitions import (
-    debit_transition,
-    event_transition,
-    payment_transition,
-    refund_transition,
+from core.statemachine import (
+    InvalidTransition,
+    allowed_from,
+    transition,
+    transition_locked,
+    transition_update,
 )
+from payments.models import ContractorDebit, Payment, Refund, StripeEvent
+from payments.services import refunds
+from payments.services.events import event_process
 from shop.models import Order
 from shop.services import order_transition
 from tests.factories import OrderFactory, PaymentFactory, RefundFactory
@@ -62,9 +67,26 @@ def test_legal_order_path_and_repeated_event_is_a_no_op():
 def test_late_event_never_moves_a_status_backwards():
     payment = PaymentFactory(status=Payment.Status.CAPTURED)
     with pytest.raises(InvalidTransition), transaction.atomic():
-        payment_transition(payment_id=payment.pk, status=Payment.Status.AUTHORIZED)
+        transition(Payment, payment.pk, Payment.Status.AUTHORIZED)
     payment.refresh_from_db()
     assert payment.status == Payment.Status.CAPTURED
+
+
+def test_a_move_that_may_be_late_is_ignored_and_logged(caplog):
+    payment = PaymentFactory(status=Payment.Status.CAPTURED)
+    with caplog.at_level(logging.INFO, logger="core.statemachine"), transaction.atomic():
+        moved, changed = transition(
+            Payment,
+            payment.pk,
+            Payment.Status.AUTHORIZED,
+            changes={"amount_authorized": 1},
+            may_be_late=True,
+        )
+    assert not changed
+    assert (moved.status, moved.amount_authorized) == (Payment.Status.CAPTURED, 0)
+    payment.refresh_from_db()
+    assert (payment.status, payment.amount_authorized) == (Payment.Status.CAPTURED, 0)
+    assert f"Payment {payment.pk} stays 'captured': a move to 'authorized'" in caplog.text
 
 
 def test_transition_saves_only_the_changed_fields():
@@ -72,9 +94,10 @@ def test_transition_saves_only_the_changed_fields():
     # Another process changed a field we did not touch; our save must not overwrite it.
     Payment.objects.filter(pk=payment.pk).update(last_error_message="kept")
     with transaction.atomic():
-        payment_transition(
-            payment_id=payment.pk,
-            status=Payment.Status.AUTHORIZED,
+        transition(
+            Payment,
+            payment.pk,
+            Payment.Status.AUTHORIZED,
             changes={"amount_authorized": payment.amount},
         )
     payment.refresh_from_db()
@@ -83,20 +106,99 @@ def test_transition_saves_only_the_changed_fields():
     assert payment.last_error_message == "kept"
 
 
-def test_refund_debit_and_event_transitions():
-    refund = RefundFactory()
+def test_a_locked_row_moves_in_place_and_a_move_to_the_same_values_saves_nothing():
+    order = OrderFactory(status=Order.Status.CAPTURED)
     with transaction.atomic():
-        refund_transition(refund_id=refund.pk, status=Refund.Status.PENDING)
-        refund_transition(refund_id=refund.pk, status=Refund.Status.SUCCEEDED)
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        assert transition_locked(locked, Order.Status.PARTIALLY_REFUNDED)
+        assert locked.status == Order.Status.PARTIALLY_REFUNDED
+        saved_at = locked.updated_at
+        # Allowed by the table, but nothing would change: no write.
+        assert not transition_locked(locked, Order.Status.PARTIALLY_REFUNDED)
+    order.refresh_from_db()
+    assert (order.status, order.updated_at) == (Order.Status.PARTIALLY_REFUNDED, saved_at)
+
+
+def test_a_new_decline_on_a_payment_awaiting_its_card_is_recorded():
+    payment = PaymentFactory()
+    with transaction.atomic():
+        _, changed = transition(
+            Payment, payment.pk, Payment.Status.PENDING, changes={"last_error_code": "expired"}
+        )
+    assert changed
+    payment.refresh_from_db()
+    assert (payment.status, payment.last_error_code) == (Payment.Status.PENDING, "expired")
+
+
+def test_allowed_from_reads_the_table_backwards():
+    assert allowed_from(StripeEvent, StripeEvent.Status.FAILED) == {
+        StripeEvent.Status.RECEIVED,
+        StripeEvent.Status.FAILED,
+        StripeEvent.Status.PROCESSED,
+    }
+    assert allowed_from(Order, Order.Status.REFUNDED) == {
+        Order.Status.CAPTURED,
+        Order.Status.PARTIALLY_REFUNDED,
+    }
+    assert allowed_from(Payment, Payment.Status.PENDING) == {
+        Payment.Status.PENDING,
+        Payment.Status.REQUIRES_ACTION,
+    }
+
+
+def test_transition_update_moves_only_from_an_allowed_status():
+    received = StripeEvent.objects.create(
+        stripe_id="evt_r", type="x", endpoint="platform", payload={}
+    )
+    ignored = StripeEvent.objects.create(
+        stripe_id="evt_i", type="x", endpoint="platform", payload={}, status="ignored"
+    )
+    changes = {"attempts": F("attempts") + 1}
+    assert transition_update(StripeEvent, received.pk, StripeEvent.Status.FAILED, changes=changes)
+    assert not transition_update(
+        StripeEvent, ignored.pk, StripeEvent.Status.FAILED, changes=changes
+    )
+    received.refresh_from_db()
+    ignored.refresh_from_db()
+    assert (received.status, received.attempts) == (StripeEvent.Status.FAILED, 1)
+    assert (ignored.status, ignored.attempts) == (StripeEvent.Status.IGNORED, 0)
+
+
+def stripe_refund(refund, status):
+    return {
+        "id": f"re_{refund.pk}",
+        "object": "refund",
+        "amount": refund.amount,
+        "currency": refund.currency,
+        "status": status,
+        "payment_intent": refund.payment.stripe_payment_intent_id,
+        "metadata": {"refund_id": str(refund.pk)},
+    }
+
+
+def test_refund_debit_and_event_transitions():
+    refund = RefundFactory(
+        payment__status=Payment.Status.CAPTURED,
+        payment__amount_authorized=2500,
+        payment__amount_captured=2500,
+    )
+    refunds.refund_apply(stripe_refund(refund, "pending"))
+    refunds.refund_apply(stripe_refund(refund, "succeeded"))
+    refunds.refund_apply(stripe_refund(refund, "pending"))  # late: ignored
+    refund.refresh_from_db()
+    assert refund.status == Refund.Status.SUCCEEDED
     with pytest.raises(InvalidTransition), transaction.atomic():
-        refund_transition(refund_id=refund.pk, status=Refund.Status.PENDING)
+        transition(Refund, refund.pk, Refund.Status.PENDING)
 
     event = StripeEvent.objects.create(
-        stripe_id="evt_1", type="charge.refunded", endpoint="platform", payload={}
+        stripe_id="evt_1", type="customer.created", endpoint="platform", payload={}
     )
-    with transaction.atomic():
-        event_transition(event_id=event.pk, status=StripeEvent.Status.FAILED)
-        event_transition(event_id=event.pk, status=StripeEvent.Status.PROCESSED)
+    StripeEvent.objects.filter(pk=event.pk).update(status=StripeEvent.Status.FAILED)
+    assert event_process(event_id=event.pk) == StripeEvent.Status.IGNORED  # failed → ignored
+    assert event_process(event_id=event.pk, replay=True) == StripeEvent.Status.IGNORED
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == (StripeEvent.Status.IGNORED, 2)
+
     debit = ContractorDebit.objects.create(
         contractor=refund.payment.order.seller,
         amount=100,
@@ -105,9 +207,9 @@ def test_refund_debit_and_event_transitions():
         method=ContractorDebit.Method.ACCOUNT_DEBIT,
     )
     with transaction.atomic():
-        debit_transition(debit_id=debit.pk, status=ContractorDebit.Status.FAILED)
+        transition(ContractorDebit, debit.pk, ContractorDebit.Status.FAILED)
     with pytest.raises(InvalidTransition), transaction.atomic():
-        debit_transition(debit_id=debit.pk, status=ContractorDebit.Status.SUCCEEDED)
+        transition(ContractorDebit, debit.pk, ContractorDebit.Status.SUCCEEDED)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -115,3 +217,5 @@ def test_transition_outside_a_transaction_is_a_programming_error():
     order = OrderFactory()
     with pytest.raises(RuntimeError, match="transaction.atomic"):
         order_transition(order_id=order.pk, status=Order.Status.AUTHORIZED)
+    with pytest.raises(RuntimeError, match="transaction.atomic"):
+        transition_locked(order, Order.Status.AUTHORIZED)  # read without a lock

@@ -13,10 +13,13 @@ from django.utils import timezone
 
 from accounts.models import UserProfile
 from accounts.requirements import requirement_labels
+from core.commit import after_commit
 from notifications import events as notify
 from payments import gateway
 from payments.models import BalanceSnapshot, Payout
 from shop.services import seller_products_sync
+
+from .profiles import profile_stripe_object_ensure
 
 logger = logging.getLogger(__name__)
 
@@ -27,27 +30,24 @@ def contractor_account_ensure(*, user_id: int) -> str:
     """The contractor's `acct_…` id, creating the connected account once.
 
     Express accounts for hosted onboarding, custom ones for our own form
-    (`CONNECT_ONBOARDING`). The idempotency key comes from the user.
+    (`CONNECT_ONBOARDING`). The idempotency key comes from the user
+    (see `profile_stripe_object_ensure`).
     """
-    profile = UserProfile.objects.select_related("user").get(user_id=user_id)
-    if profile.stripe_id:
-        return profile.stripe_id
-    if profile.role != UserProfile.Role.CONTRACTOR:
-        raise ValueError("Only contractors have a connected account.")
-    account = gateway.account_create(
-        email=profile.user.email,
+    account_id, created = profile_stripe_object_ensure(
         user_id=user_id,
-        account_type=ACCOUNT_TYPES.get(settings.CONNECT_ONBOARDING, "express"),
-        country=settings.CONNECT_COUNTRY,
-        idempotency_key=f"user-{user_id}-account",
+        role=UserProfile.Role.CONTRACTOR,
+        kind="a connected account",
+        create=lambda profile: gateway.account_create(
+            email=profile.user.email,
+            user_id=user_id,
+            account_type=ACCOUNT_TYPES.get(settings.CONNECT_ONBOARDING, "express"),
+            country=settings.CONNECT_COUNTRY,
+            idempotency_key=f"user-{user_id}-account",
+        ),
     )
-    with transaction.atomic():
-        locked = UserProfile.objects.select_for_update().get(pk=profile.pk)
-        if not locked.stripe_id:
-            locked.stripe_id = account["id"]
-            locked.save(update_fields=["stripe_id", "updated_at"])
-    profile_apply_account(account)
-    return locked.stripe_id
+    if created is not None:
+        profile_apply_account(created)
+    return account_id
 
 
 def profile_apply_account(account: dict) -> UserProfile | None:
@@ -85,7 +85,7 @@ def profile_apply_account(account: dict) -> UserProfile | None:
         due = list(requirements.get("currently_due") or [])
         newly_restricted = was_enabled and not profile.charges_enabled
         if (due and sorted(due) != sorted(was_due)) or newly_restricted:
-            notify.requirements_due(profile, due, requirement_labels(due))
+            after_commit(notify.requirements_due, profile, due, requirement_labels(due))
     return profile
 
 
@@ -283,5 +283,5 @@ def payout_apply(*, payout: dict, account: str) -> Payout | None:
             for name, value in fields.items():
                 setattr(record, name, value)
             record.save()
-        notify.payout_changed(record)
+        after_commit(notify.payout_changed, record)
     return record

@@ -6,12 +6,13 @@ from django.db import transaction
 from django.db.models import Sum
 
 from accounts.models import UserProfile
+from core.commit import after_commit
+from core.metrics import MONEY_OPERATIONS
 from core.money import format_amount
+from core.statemachine import transition
 from notifications import events as notify
 from payments import gateway
 from payments.models import ContractorDebit, Payment, Refund
-
-from .transitions import debit_transition
 
 logger = logging.getLogger(__name__)
 
@@ -155,18 +156,22 @@ def debit_execute(*, debit_id: int) -> ContractorDebit:
             )
     except (gateway.GatewayRejected, gateway.CardDeclined) as exc:
         with transaction.atomic():
-            debit, _ = debit_transition(
-                debit_id=debit.pk,
-                status=ContractorDebit.Status.FAILED,
+            debit, _ = transition(
+                ContractorDebit,
+                debit.pk,
+                ContractorDebit.Status.FAILED,
                 changes={"failure_message": str(exc)[:1000]},
             )
+        MONEY_OPERATIONS.labels("debit", "failed").inc()
         return debit
+    MONEY_OPERATIONS.labels("debit", "succeeded").inc()
     with transaction.atomic():
-        debit, moved = debit_transition(
-            debit_id=debit.pk,
-            status=ContractorDebit.Status.SUCCEEDED,
+        debit, moved = transition(
+            ContractorDebit,
+            debit.pk,
+            ContractorDebit.Status.SUCCEEDED,
             changes={"stripe_object_id": result["id"]},
         )
         if moved:
-            notify.debit_taken(debit)
+            after_commit(notify.debit_taken, debit)
     return debit

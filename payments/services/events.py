@@ -8,6 +8,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.metrics import WEBHOOK_EVENTS
+from core.statemachine import transition_update
 from payments.models import StripeEvent
 from payments.webhooks.registry import route_for
 
@@ -83,17 +85,18 @@ def _insert(event: dict, endpoint: str, body: str | None) -> int:
         return cursor.fetchone()[0]
 
 
-def _finish(event_id: int, status: str, error: str = "") -> None:
-    # One UPDATE, limited to the statuses StripeEvent.TRANSITIONS allows to move to
-    # `status`: it holds the row lock while it runs and counts the attempt in the
-    # database, so a replay beside the worker cannot lose one. A locked read and a
-    # save cost two more round trips (BEGIN/SELECT … FOR UPDATE/UPDATE/COMMIT).
-    allowed_from = [old for old, targets in StripeEvent.TRANSITIONS.items() if status in targets]
-    changes = {"status": status, "attempts": F("attempts") + 1, "last_error": error[:4000]}
+def _finish(event: StripeEvent, status: str, error: str = "") -> None:
+    # One conditional UPDATE (core.statemachine.transition_update), from the statuses
+    # StripeEvent.TRANSITIONS allows to move to `status`: it holds the row lock while
+    # it runs and counts the attempt in the database, so a replay beside the worker
+    # cannot lose one. A locked read and a save cost two more round trips
+    # (BEGIN/SELECT … FOR UPDATE/UPDATE/COMMIT; bench/README.md).
+    changes = {"attempts": F("attempts") + 1, "last_error": error[:4000]}
     if status != StripeEvent.Status.FAILED:
         changes["processed_at"] = timezone.now()
-    if not StripeEvent.objects.filter(pk=event_id, status__in=allowed_from).update(**changes):
-        logger.warning("Event %s: not moved to %s from its current status.", event_id, status)
+    WEBHOOK_EVENTS.labels(event.type, status).inc()
+    if not transition_update(StripeEvent, event.pk, status, changes=changes):
+        logger.warning("Event %s: not moved to %s from its current status.", event.pk, status)
 
 
 def event_process(*, event_id: int, replay: bool = False) -> str:
@@ -110,20 +113,20 @@ def event_process(*, event_id: int, replay: bool = False) -> str:
         return event.status
     route = route_for(event.type)
     if route is None:
-        _finish(event.pk, StripeEvent.Status.IGNORED, f"ignored: no handler for {event.type}")
+        _finish(event, StripeEvent.Status.IGNORED, f"ignored: no handler for {event.type}")
         return StripeEvent.Status.IGNORED
     try:
         refusal = route.refusal(event)
         if refusal is None:
             route.handler(event)
     except Exception as exc:
-        _finish(event.pk, StripeEvent.Status.FAILED, f"{type(exc).__name__}: {exc}")
+        _finish(event, StripeEvent.Status.FAILED, f"{type(exc).__name__}: {exc}")
         raise
     if refusal is not None:
         logger.warning("Event %s (%s) %s", event.stripe_id, event.type, refusal)
-        _finish(event.pk, StripeEvent.Status.IGNORED, refusal)
+        _finish(event, StripeEvent.Status.IGNORED, refusal)
         return StripeEvent.Status.IGNORED
-    _finish(event.pk, StripeEvent.Status.PROCESSED)
+    _finish(event, StripeEvent.Status.PROCESSED)
     return StripeEvent.Status.PROCESSED
 
 

@@ -7,23 +7,26 @@ snapshot never moves a status backwards.
 """
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.statemachine import InvalidTransition, is_allowed
+from core.commit import after_commit
+from core.metrics import MONEY_OPERATIONS
+from core.statemachine import InvalidTransition, is_allowed, transition, transition_locked
 from notifications import events as notify
 from payments import gateway
 from payments.models import Payment
 from shop.models import Order
-from shop.services import order_transition
 
 from . import stripe_reads
 from .customers import buyer_customer_ensure
-from .transitions import payment_transition
 
 logger = logging.getLogger(__name__)
 
@@ -122,62 +125,80 @@ def _charge_id(intent: dict) -> str:
     return charge or ""
 
 
-def _targets(intent: dict) -> tuple[str | None, dict, str | None]:
-    """(payment status, payment field changes, order status) a snapshot asks for."""
-    status = intent["status"]
-    if status == "requires_payment_method" and intent.get("last_payment_error"):
-        error = intent["last_payment_error"]
-        code = error.get("decline_code") or error.get("code") or "card_declined"
-        changes = {
-            "last_error_code": code,
-            "last_error_message": gateway.decline_message(
-                error.get("code") or "", error.get("decline_code") or ""
-            ),
-        }
-        return Payment.Status.PENDING, changes, Order.Status.FAILED
-    if status == "requires_action":
-        return Payment.Status.REQUIRES_ACTION, {}, None
-    if status == "requires_capture":
-        changes = {
-            "amount_authorized": intent["amount_capturable"],
-            "authorized_at": timezone.now(),
-            "capture_before": _capture_before(intent),
-            "last_error_code": "",
-            "last_error_message": "",
-        }
-        if _charge_id(intent):
-            # Known now, so a transfer.created that beats the capture's event still matches.
-            changes["stripe_charge_id"] = _charge_id(intent)
-        return Payment.Status.AUTHORIZED, changes, Order.Status.AUTHORIZED
-    if status == "succeeded":
-        changes = {
-            "amount_captured": intent["amount_received"],
-            "application_fee_amount": intent.get("application_fee_amount") or 0,
-            "stripe_charge_id": _charge_id(intent),
-        }
-        return Payment.Status.CAPTURED, changes, Order.Status.CAPTURED
-    if status == "canceled":
-        expired = intent.get("cancellation_reason") in EXPIRY_REASONS
-        return (
-            Payment.Status.CANCELED,
-            {},
-            Order.Status.EXPIRED if expired else Order.Status.CANCELED,
-        )
-    return None, {}, None  # requires_payment_method (fresh), requires_confirmation, processing
+@dataclass(frozen=True)
+class _Outcome:
+    """What a PaymentIntent snapshot asks of our rows."""
+
+    payment: str  # the payment's status
+    order: str | None = None  # the order's status, when the order moves with it
+    changes: dict[str, Any] = field(default_factory=dict)  # the payment's other fields
 
 
-def _save(obj, status: str, changes: dict) -> None:
-    obj.status = status
-    for name, value in changes.items():
-        setattr(obj, name, value)
-    obj.save(update_fields=["status", "updated_at", *changes])
+def _declined(intent: dict, payment: Payment) -> _Outcome | None:
+    error = intent.get("last_payment_error")
+    if not error:
+        return None  # a fresh intent, still waiting for its first card
+    code, decline_code = error.get("code") or "", error.get("decline_code") or ""
+    changes = {
+        "last_error_code": decline_code or code or "card_declined",
+        "last_error_message": gateway.decline_message(code, decline_code),
+    }
+    # pending → pending is in the table: a new decline on a retried card is recorded.
+    return _Outcome(Payment.Status.PENDING, Order.Status.FAILED, changes)
+
+
+def _requires_action(intent: dict, payment: Payment) -> _Outcome:
+    return _Outcome(Payment.Status.REQUIRES_ACTION)
+
+
+def _authorized(intent: dict, payment: Payment) -> _Outcome:
+    changes = {
+        "amount_authorized": intent["amount_capturable"],
+        "authorized_at": payment.authorized_at or timezone.now(),
+        "capture_before": _capture_before(intent),
+        "last_error_code": "",
+        "last_error_message": "",
+    }
+    if _charge_id(intent):
+        # Known now, so a transfer.created that beats the capture's event still matches.
+        changes["stripe_charge_id"] = _charge_id(intent)
+    return _Outcome(Payment.Status.AUTHORIZED, Order.Status.AUTHORIZED, changes)
+
+
+def _captured(intent: dict, payment: Payment) -> _Outcome:
+    changes = {
+        "amount_captured": intent["amount_received"],
+        "application_fee_amount": intent.get("application_fee_amount") or 0,
+        "stripe_charge_id": _charge_id(intent),
+    }
+    return _Outcome(Payment.Status.CAPTURED, Order.Status.CAPTURED, changes)
+
+
+def _canceled(intent: dict, payment: Payment) -> _Outcome:
+    expired = intent.get("cancellation_reason") in EXPIRY_REASONS
+    return _Outcome(
+        Payment.Status.CANCELED, Order.Status.EXPIRED if expired else Order.Status.CANCELED
+    )
+
+
+# By the intent's status; requires_confirmation and processing ask nothing of us.
+_OUTCOMES: dict[str, Callable[[dict, Payment], _Outcome | None]] = {
+    "requires_payment_method": _declined,
+    "requires_action": _requires_action,
+    "requires_capture": _authorized,
+    "succeeded": _captured,
+    "canceled": _canceled,
+}
 
 
 def payment_apply_intent(intent: dict) -> Payment | None:
     """Bring our Payment and its Order in line with a PaymentIntent snapshot.
 
-    Returns the payment, or None when the intent is not one of ours. A snapshot
-    that would move either status backwards (a late event) is ignored.
+    The one step after every answer from Stripe about an intent (webhook, return
+    page, capture, cancel): look the payment up and lock it, move it as far as the
+    snapshot asks and its table allows, move its order with it, and tell the buyer
+    and the contractor once the transaction commits. A late or repeated snapshot
+    moves nothing backwards. Returns the payment, or None when the intent is not ours.
     """
     with transaction.atomic():
         payment = (
@@ -187,34 +208,26 @@ def payment_apply_intent(intent: dict) -> Payment | None:
         )
         if payment is None:
             return None
-        target, changes, order_target = _targets(intent)
-        if target is None:
+        build = _OUTCOMES.get(intent["status"])
+        outcome = build(intent, payment) if build else None
+        if outcome is None:
             return payment
-        if payment.status == target:
-            if target == Payment.Status.PENDING:
-                _save(payment, target, changes)  # a new decline on a retried card
-        elif is_allowed(Payment.TRANSITIONS, payment.status, target):
-            if target == Payment.Status.AUTHORIZED and payment.authorized_at:
-                changes.pop("authorized_at")
-            _save(payment, target, changes)
-        else:
-            logger.info("Ignoring %s for payment %s in %s", target, payment.pk, payment.status)
-            return payment
+        transition_locked(payment, outcome.payment, changes=outcome.changes, may_be_late=True)
+        if payment.status != outcome.payment:
+            return payment  # late: the payment is already further along
         # Lock only the order row: PostgreSQL cannot lock the profile's outer join.
         order = (
             Order.objects.select_for_update(of=("self",))
             .select_related("seller__profile", "buyer")
             .get(pk=payment.order_id)
         )
-        if target == Payment.Status.PENDING:
-            notify.payment_failed(order, payment, _decline_attempt(intent))
-        if (
-            order_target
-            and order.status != order_target
-            and is_allowed(Order.TRANSITIONS, order.status, order_target)
-        ):
-            _save(order, order_target, {})
-            notify.order_status_changed(order, payment, order_target)
+        order_moved = outcome.order is not None and transition_locked(
+            order, outcome.order, may_be_late=True
+        )
+        if outcome.payment == Payment.Status.PENDING:
+            after_commit(notify.payment_failed, order, payment, _decline_attempt(intent))
+        if order_moved:
+            after_commit(notify.order_status_changed, order, payment, outcome.order)
     return payment
 
 
@@ -270,15 +283,19 @@ def payment_capture(*, payment_id: int) -> Payment:
         intent = gateway.payment_intent_retrieve(
             payment_intent=payment.stripe_payment_intent_id or ""
         )
-        payment_apply_intent(intent)
+        # What Stripe has now (canceled, expired), why the capture failed, and the
+        # flag for staff: recorded together.
         with transaction.atomic():
+            payment_apply_intent(intent)
             Payment.objects.filter(pk=payment.pk).update(
                 last_error_code=getattr(exc, "code", "") or "capture_failed",
                 last_error_message=str(exc)[:1000],
             )
-        order_flag(order_id=payment.order_id, reason=f"Capture failed: {exc}")
+            order_flag(order_id=payment.order_id, reason=f"Capture failed: {exc}")
+        MONEY_OPERATIONS.labels("capture", "failed").inc()
         payment.refresh_from_db()
         return payment
+    MONEY_OPERATIONS.labels("capture", "succeeded").inc()
     return payment_apply_intent(intent) or payment
 
 
@@ -292,8 +309,8 @@ def payment_cancel(*, payment_id: int, reason: str = "requested_by_customer") ->
     if not payment.stripe_payment_intent_id:
         # Never reached Stripe: nothing is held on the card.
         with transaction.atomic():
-            payment_transition(payment_id=payment.pk, status=Payment.Status.CANCELED)
-            order_transition(order_id=payment.order_id, status=Order.Status.CANCELED)
+            transition(Payment, payment.pk, Payment.Status.CANCELED)
+            transition(Order, payment.order_id, Order.Status.CANCELED)
         payment.refresh_from_db()
         return payment
     intent = gateway.payment_intent_cancel(

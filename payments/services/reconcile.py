@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.utils import timezone
 
 from payments import gateway
@@ -179,6 +180,9 @@ def _unknown_intents(since: datetime, known: set[str]) -> Iterator[Mismatch]:
         after = page["data"][-1]["id"]
 
 
+LAST_RUN_KEY = "reconcile:last-mismatches"
+
+
 def reconcile(*, since: datetime | None = None) -> list[Mismatch]:
     """Every difference between our payments, refunds and debits and Stripe's, since `since`."""
     since = since or timezone.now() - timedelta(days=30)
@@ -192,6 +196,8 @@ def reconcile(*, since: datetime | None = None) -> list[Mismatch]:
     for debit in debits:
         mismatches.extend(_debit_mismatches(debit))
     mismatches.extend(_unknown_intents(since, known))
+    # For /metrics (ops/backlog.py): how the last run ended, whoever ran it.
+    cache.set(LAST_RUN_KEY, len(mismatches), None)
     return mismatches
 
 

@@ -2,18 +2,21 @@
 
 Whatever asks, `refund_request` locks the payment row before it checks what is
 still refundable, so two staff clicking at once can never refund more than was
-captured. Refunds made in Stripe's dashboard arrive by webhook and are recorded
-once, keyed by their Stripe id.
+captured. `refund_apply` records what Stripe says of a refund under the same lock.
+Refunds made in Stripe's dashboard arrive by webhook and are recorded once, keyed
+by their Stripe id.
 """
 
 import logging
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db import transaction
+from django.db.models import Q, Sum
 
+from core.commit import after_commit
+from core.metrics import MONEY_OPERATIONS
 from core.money import format_amount
-from core.statemachine import is_allowed
+from core.statemachine import transition, transition_locked
 from notifications import events as notify
 from payments import gateway
 from payments.models import Payment, Refund
@@ -97,8 +100,8 @@ def refund_request(
             else refund_application_fee,
             requested_by_id=requested_by_id,
         )
+        after_commit(notify.refund_issued, refund)
         transaction.on_commit(lambda: refund_execute_task.delay(refund.pk))
-        notify.refund_issued(refund)
     return refund
 
 
@@ -120,143 +123,126 @@ def refund_execute(*, refund_id: int) -> Refund:
     except (gateway.GatewayRejected, gateway.CardDeclined) as exc:
         with transaction.atomic():
             locked = Refund.objects.select_for_update().get(pk=refund.pk)
-            if locked.status == Refund.Status.REQUESTED:
-                _move(locked, Refund.Status.FAILED, failure_reason=str(exc)[:1000])
+            if locked.status == Refund.Status.REQUESTED:  # not reported by Stripe meanwhile
+                transition_locked(
+                    locked, Refund.Status.FAILED, changes={"failure_reason": str(exc)[:1000]}
+                )
+        MONEY_OPERATIONS.labels("refund", "failed").inc()
         refund.refresh_from_db()
         return refund
+    MONEY_OPERATIONS.labels("refund", "sent").inc()
     return refund_apply(result) or refund
 
 
-def _move(refund: Refund, status: str, **changes) -> None:
-    refund.status = status
-    for name, value in changes.items():
-        setattr(refund, name, value)
-    refund.save(update_fields=["status", "updated_at", *changes])
-
-
-def _adoptable(refund: Refund, stripe_refund: dict) -> bool:
-    """Whether our `refund` (named by the Stripe refund's metadata) may take its id.
-
-    Metadata is only a claim: the row must not have a Stripe id yet, and the Stripe
-    refund must be of the row's own payment. Otherwise it is not ours to rename; it
-    is then recorded like any refund made outside the shop.
-    """
-    if refund.stripe_refund_id:
-        logger.warning(
-            "Refund %s claims our refund %s, which is %s",
-            stripe_refund["id"],
-            refund.pk,
-            refund.stripe_refund_id,
-        )
-        return False
-    intent, charge = Payment.objects.values_list(
-        "stripe_payment_intent_id", "stripe_charge_id"
-    ).get(pk=refund.payment_id)
-    if stripe_refund.get("payment_intent"):
-        same = stripe_refund["payment_intent"] == intent
-    else:
-        same = bool(charge) and stripe_refund.get("charge") == charge
-    if not same:
-        logger.warning(
-            "Refund %s claims our refund %s of another payment", stripe_refund["id"], refund.pk
-        )
-    return same
-
-
-def _find_or_record(stripe_refund: dict) -> Refund | None:
-    """Our row for a Stripe refund: by id, by our metadata, or a new dashboard refund."""
-    refund = Refund.objects.select_for_update().filter(stripe_refund_id=stripe_refund["id"]).first()
-    if refund is not None:
-        return refund
-    ours = (stripe_refund.get("metadata") or {}).get("refund_id")
-    if ours and str(ours).isdigit():
-        refund = Refund.objects.select_for_update().filter(pk=int(ours)).first()
-        if refund is not None and _adoptable(refund, stripe_refund):
-            refund.stripe_refund_id = stripe_refund["id"]
-            refund.save(update_fields=["stripe_refund_id", "updated_at"])
-            return refund
-    payment = (
-        Payment.objects.filter(
-            stripe_payment_intent_id=stripe_refund.get("payment_intent") or "-"
-        ).first()
-        or Payment.objects.filter(stripe_charge_id=stripe_refund.get("charge") or "-").first()
-    )
-    if payment is None:
-        return None
-    # Made in Stripe's dashboard (or by any other client): record it as it is.
-    try:
-        with transaction.atomic():
-            return Refund.objects.create(
-                payment=payment,
-                stripe_refund_id=stripe_refund["id"],
-                status=Refund.Status.PENDING,
-                amount=stripe_refund["amount"],
-                currency=stripe_refund["currency"],
-                reason=stripe_refund.get("reason") or "",
-                note="Made outside the shop (Stripe dashboard).",
-                reverse_transfer=False,
-                refund_application_fee=False,
-            )
-    except IntegrityError:
-        # The same refund's other event recorded it a moment ago.
-        return Refund.objects.select_for_update().get(stripe_refund_id=stripe_refund["id"])
-
-
 def refund_apply(stripe_refund: dict) -> Refund | None:
-    """Bring our Refund (and its payment and order) in line with a Stripe refund.
+    """Bring our Refund, its payment's refunded total and its order in line with a
+    Stripe refund.
 
-    Called by the executing task and by refund/charge webhooks, in any order and
-    any number of times; a status only moves forward.
+    Called by the executing task and by refund/charge webhooks, in any order and any
+    number of times. One transaction: lock the payment, find (or record) the refund,
+    move its status (only forward), record the payment's refunded total and move the
+    order, and tell the buyer and the contractor once it commits.
     """
     target = STRIPE_STATUS.get(stripe_refund.get("status") or "")
     with transaction.atomic():
-        refund = _find_or_record(stripe_refund)
-        if refund is None:
+        payment = _payment_locked(stripe_refund)
+        if payment is None:
             logger.info("Refund %s is not for one of our payments", stripe_refund.get("id"))
             return None
-        if (
-            target
-            and refund.status != target
-            and is_allowed(Refund.TRANSITIONS, refund.status, target)
-        ):
-            changes = {}
-            if target == Refund.Status.FAILED:
-                changes["failure_reason"] = stripe_refund.get("failure_reason") or "failed"
-            _move(refund, target, **changes)
-            if target == Refund.Status.SUCCEEDED:
-                notify.refund_confirmed(refund)
-    _payment_totals_update(refund.payment_id)
+        refund = _refund_locked(payment, stripe_refund)
+        moved = target is not None and transition_locked(
+            refund, target, changes=_refund_changes(target, stripe_refund), may_be_late=True
+        )
+        if moved and target == Refund.Status.SUCCEEDED:
+            after_commit(notify.refund_confirmed, refund)
+        _refunded_record(payment)
     return refund
 
 
-def _payment_totals_update(payment_id: int) -> None:
-    """Recompute what was refunded of a payment and move its order accordingly."""
-    with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(pk=payment_id)
-        refunded = (
-            payment.refunds.filter(
-                status__in=[Refund.Status.PENDING, Refund.Status.SUCCEEDED]
-            ).aggregate(total=Sum("amount"))["total"]
-            or 0
+def _payment_locked(stripe_refund: dict) -> Payment | None:
+    """The payment a Stripe refund is of, locked: the one we recorded it for, else the
+    one whose intent (or, without one, charge) it names."""
+    payments = Payment.objects.select_for_update()
+    recorded = (
+        Refund.objects.filter(stripe_refund_id=stripe_refund["id"])
+        .values_list("payment_id", flat=True)
+        .first()
+    )
+    if recorded is not None:
+        return payments.get(pk=recorded)
+    return (
+        payments.filter(stripe_payment_intent_id=stripe_refund.get("payment_intent") or "-").first()
+        or payments.filter(stripe_charge_id=stripe_refund.get("charge") or "-").first()
+    )
+
+
+def _refund_locked(payment: Payment, stripe_refund: dict) -> Refund:
+    """The payment's row for a Stripe refund, locked.
+
+    Found by its Stripe id, or it is ours when our metadata names one of this
+    payment's refunds that has no Stripe id yet (metadata is only a claim: a row
+    keeps its Stripe id, and a refund of another payment is not ours to rename), or
+    it is recorded as a refund made outside the shop (Stripe's dashboard).
+    """
+    stripe_id = stripe_refund["id"]
+    rows = payment.refunds.select_for_update()
+    refund = rows.filter(stripe_refund_id=stripe_id).first()
+    if refund is not None:
+        return refund
+    claimed = (stripe_refund.get("metadata") or {}).get("refund_id")
+    if claimed and str(claimed).isdigit():
+        refund = (
+            rows.filter(pk=int(claimed))
+            .filter(Q(stripe_refund_id__isnull=True) | Q(stripe_refund_id=""))
+            .first()
         )
-        refunded = min(refunded, payment.amount_captured)
-        if refunded < payment.amount_refunded:
-            # A refund failed after Stripe had taken it: never shrink silently.
-            order_flag(order_id=payment.order_id, reason="A refund failed after it was sent.")
-            return
-        if refunded != payment.amount_refunded:
-            payment.amount_refunded = refunded
-            payment.save(update_fields=["amount_refunded", "updated_at"])
-        if refunded:
-            order = Order.objects.select_for_update().get(pk=payment.order_id)
-            target = (
-                Order.Status.REFUNDED
-                if refunded >= payment.amount_captured
-                else Order.Status.PARTIALLY_REFUNDED
-            )
-            if order.status != target and is_allowed(Order.TRANSITIONS, order.status, target):
-                order.status = target
-                order.save(update_fields=["status", "updated_at"])
+        if refund is not None:
+            refund.stripe_refund_id = stripe_id
+            refund.save(update_fields=["stripe_refund_id", "updated_at"])
+            return refund
+        logger.warning("Refund %s claims our refund %s, which is not its own", stripe_id, claimed)
+    return Refund.objects.create(
+        payment=payment,
+        stripe_refund_id=stripe_id,
+        status=Refund.Status.PENDING,
+        amount=stripe_refund["amount"],
+        currency=stripe_refund["currency"],
+        reason=stripe_refund.get("reason") or "",
+        note="Made outside the shop (Stripe dashboard).",
+        reverse_transfer=False,
+        refund_application_fee=False,
+    )
+
+
+def _refund_changes(target: str, stripe_refund: dict) -> dict[str, str]:
+    if target == Refund.Status.FAILED:
+        return {"failure_reason": stripe_refund.get("failure_reason") or "failed"}
+    return {}
+
+
+def _refunded_record(payment: Payment) -> None:
+    """Record what was refunded of the (locked) payment and move its order to match."""
+    refunded = (
+        payment.refunds.filter(
+            status__in=[Refund.Status.PENDING, Refund.Status.SUCCEEDED]
+        ).aggregate(total=Sum("amount"))["total"]
+        or 0
+    )
+    refunded = min(refunded, payment.amount_captured)
+    if refunded < payment.amount_refunded:
+        # A refund failed after Stripe had taken it: never shrink silently.
+        order_flag(order_id=payment.order_id, reason="A refund failed after it was sent.")
+        return
+    if refunded != payment.amount_refunded:
+        payment.amount_refunded = refunded
+        payment.save(update_fields=["amount_refunded", "updated_at"])
+    if refunded:
+        target = (
+            Order.Status.REFUNDED
+            if refunded >= payment.amount_captured
+            else Order.Status.PARTIALLY_REFUNDED
+        )
+        transition(Order, payment.order_id, target, may_be_late=True)
 
 
 def refunds_sync_for_charge(charge: dict) -> None:

@@ -5,7 +5,7 @@ verifying and storing the event, and a worker spends about 1 ms per task on
 Celery's own bookkeeping. So once an event's row is committed its id goes into
 this process's outbox, and a background thread publishes everything that gathered
 within `WEBHOOK_ENQUEUE_WINDOW_MS` (or `WEBHOOK_ENQUEUE_BATCH` ids, whichever
-comes first) as one `events_process_task`.
+comes first) as one `event_batch_process_task`.
 
 Nothing is lost with an id that never leaves the outbox (the process killed
 before the flush, the broker down): the row is stored and unprocessed, and the
@@ -107,9 +107,9 @@ def _celery_is_eager() -> bool:
 
 
 def _send_batch(ids: list[int]) -> None:
-    from payments.tasks import events_process_task
+    from payments.tasks import event_batch_process_task
 
-    events_process_task.delay(ids)
+    event_batch_process_task.delay(ids)
 
 
 outbox = Outbox(_send_batch)

@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from core.metrics import WEBHOOK_EVENTS
 from payments import gateway
 from payments.models import StripeEvent
 from payments.services.events import event_store
@@ -31,6 +32,7 @@ def _receive(request: HttpRequest, *, endpoint: str, secret: str) -> HttpRespons
     # Stored as received (the signature check above read it as UTF-8). event_store
     # commits before returning: a 2xx means the event is durably stored.
     _, created = event_store(event=event, endpoint=endpoint, body=request.body.decode())
+    WEBHOOK_EVENTS.labels(event["type"], "received" if created else "duplicate").inc()
     return HttpResponse(_STORED[created], content_type="application/json")
 
 

@@ -4,14 +4,15 @@
 
 `api_exception_handler` is DRF's EXCEPTION_HANDLER. It also translates the domain's
 own exceptions, so views can let a service's refusal propagate instead of catching it:
-CheckoutError and RefundError → 400, PermissionError → 403, InvalidTransition → 409,
-an unreachable Stripe → 503. Anything unexpected is logged and answered with a 500
+CheckoutError and RefundError → 400, PermissionError → 403, InvalidTransition and
+NothingToPay → 409, an unreachable Stripe → 503, a refusing one → 502 (the table
+DOMAIN_ERRORS). Anything unexpected is logged and answered with a 500
 in the same shape, never a stack trace.
 """
 
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -27,11 +28,14 @@ from rest_framework.views import set_rollback
 from core.statemachine import InvalidTransition
 from payments import gateway
 from payments.services.refunds import RefundError
+from shop.checkout import CheckoutPaymentError, CheckoutUnavailable, NothingToPay
 from shop.services import CheckoutError
 
 logger = logging.getLogger(__name__)
 
 SERVER_ERROR_MESSAGE = "Something went wrong on our side. Please try again later."
+
+Translate = Callable[[Exception], exceptions.APIException]
 
 
 class ApiError(exceptions.APIException):
@@ -50,37 +54,72 @@ class ApiError(exceptions.APIException):
         self.extra = dict(extra or {})
 
 
+def _api_error(status_code: int, code: str) -> Callable[[Exception], ApiError]:
+    """A translation to an ApiError whose message is the exception's own (fit to show)."""
+    return lambda exc: ApiError(status_code=status_code, code=code, message=str(exc))
+
+
+def _gateway_unavailable(exc: Exception) -> ApiError:
+    assert isinstance(exc, gateway.GatewayUnavailable)
+    return ApiError(status_code=503, code="payment_service_unavailable", message=exc.user_message)
+
+
+def _card_declined(exc: Exception) -> ApiError:
+    assert isinstance(exc, gateway.CardDeclined)
+    return ApiError(status_code=402, code="card_declined", message=exc.user_message)
+
+
+def _gateway_refused(exc: Exception) -> ApiError:
+    # Stripe refused our own request: its wording is for us (logged), not for the user.
+    logger.warning("Payment service refused a request: %s", exc)
+    return ApiError(
+        status_code=502, code="payment_service_error", message=gateway.GatewayError.user_message
+    )
+
+
+def checkout_payment_error(exc: Exception, *, extra: Mapping[str, Any] | None = None) -> ApiError:
+    """The API error for payments Stripe could not prepare (the service logged why):
+    503 when it could not be reached, 502 when it refused."""
+    assert isinstance(exc, CheckoutPaymentError)
+    if isinstance(exc, CheckoutUnavailable):
+        status_code, code = 503, "payment_service_unavailable"
+    else:
+        status_code, code = 502, "payment_service_error"
+    return ApiError(status_code=status_code, code=code, message=exc.user_message, extra=extra)
+
+
+def _django_validation_error(exc: Exception) -> exceptions.ValidationError:
+    assert isinstance(exc, DjangoValidationError)
+    detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+    return exceptions.ValidationError(detail)
+
+
+# Domain and Django exceptions → the API exception they stand for. The first match
+# wins, so a subclass comes before its base (CardDeclined before GatewayError).
+DOMAIN_ERRORS: tuple[tuple[type[Exception] | tuple[type[Exception], ...], Translate], ...] = (
+    (exceptions.APIException, lambda exc: cast(exceptions.APIException, exc)),
+    ((Http404, ObjectDoesNotExist), lambda exc: exceptions.NotFound()),
+    (
+        (PermissionError, DjangoPermissionDenied),
+        lambda exc: exceptions.PermissionDenied(str(exc) or None),
+    ),
+    (CheckoutError, _api_error(400, "checkout_invalid")),
+    (RefundError, _api_error(400, "refund_invalid")),
+    (InvalidTransition, _api_error(409, "invalid_state")),
+    (NothingToPay, _api_error(409, "invalid_state")),
+    (CheckoutPaymentError, checkout_payment_error),
+    (gateway.GatewayUnavailable, _gateway_unavailable),
+    (gateway.CardDeclined, _card_declined),
+    (gateway.GatewayError, _gateway_refused),
+    (DjangoValidationError, _django_validation_error),
+)
+
+
 def _domain_error(exc: Exception) -> exceptions.APIException | None:
     """The API exception a domain or Django exception stands for (None: unexpected)."""
-    if isinstance(exc, exceptions.APIException):
-        return exc
-    if isinstance(exc, Http404 | ObjectDoesNotExist):
-        return exceptions.NotFound()
-    if isinstance(exc, PermissionError | DjangoPermissionDenied):
-        return exceptions.PermissionDenied(str(exc) or None)
-    if isinstance(exc, CheckoutError):
-        return ApiError(status_code=400, code="checkout_invalid", message=str(exc))
-    if isinstance(exc, RefundError):
-        return ApiError(status_code=400, code="refund_invalid", message=str(exc))
-    if isinstance(exc, InvalidTransition):
-        return ApiError(status_code=409, code="invalid_state", message=str(exc))
-    if isinstance(exc, gateway.GatewayUnavailable):
-        return ApiError(
-            status_code=503, code="payment_service_unavailable", message=exc.user_message
-        )
-    if isinstance(exc, gateway.CardDeclined):
-        return ApiError(status_code=402, code="card_declined", message=exc.user_message)
-    if isinstance(exc, gateway.GatewayError):
-        # Stripe refused our own request: its wording is for us (logged), not for the user.
-        logger.warning("Payment service refused a request: %s", exc)
-        return ApiError(
-            status_code=502,
-            code="payment_service_error",
-            message=gateway.GatewayError.user_message,
-        )
-    if isinstance(exc, DjangoValidationError):
-        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-        return exceptions.ValidationError(detail)
+    for kinds, translate in DOMAIN_ERRORS:
+        if isinstance(exc, kinds):
+            return translate(exc)
     return None
 
 

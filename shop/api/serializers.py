@@ -14,8 +14,8 @@ from rest_framework import serializers
 from accounts.models import UserProfile
 from core.money import format_amount
 from payments.models import Payment, Refund
+from shop.cart import MAX_QUANTITY
 from shop.models import Order, OrderItem
-from shop.services import MAX_QUANTITY
 
 from .selectors import order_is_payable, order_payment
 

@@ -383,3 +383,37 @@ def test_order_list_query_count_does_not_grow_with_rows(
         response = buyer_api.get(ORDERS, {"page_size": 100})
 
     assert len(response.json()["results"]) == rows
+
+
+def test_paying_an_order_stripe_refuses_is_502_without_stripes_wording(gw, buyer, buyer_api):
+    order = OrderFactory(buyer=buyer)
+    PaymentFactory(order=order, stripe_payment_intent_id=None)
+    gw.payment_intent_create.side_effect = gateway.GatewayRejected(
+        "No such destination: 'acct_gone'", code="resource_missing", status=400
+    )
+
+    pay = buyer_api.post(f"{ORDERS}{order.public_id}/payment/")
+    detail = buyer_api.get(f"{ORDERS}{order.public_id}/")
+
+    assert pay.status_code == 502
+    assert pay.json() == {
+        "error": {
+            "code": "payment_service_error",
+            "message": "The payment service returned an error. Please try again.",
+            "fields": {},
+        }
+    }
+    assert detail.status_code == 200  # the order still reads, without a secret
+    assert detail.json()["payment"]["client_secret"] is None
+
+
+def test_checking_out_the_same_cart_again_returns_the_same_checkout_and_secret(
+    gw, buyer, buyer_api, product
+):
+    first = checkout(buyer_api, (product.pk, 1)).json()
+    again = checkout(buyer_api, (product.pk, 1))
+
+    assert again.status_code == 201
+    assert again.json()["checkout_id"] == first["checkout_id"]
+    assert again.json()["orders"][0]["payment"]["client_secret"] == "pi_api_1_secret"
+    gw.payment_intent_create.assert_called_once()  # the second one read it back

@@ -1,7 +1,6 @@
 """Every money event tells the right people once, by email and in the app."""
 
 import smtplib
-import time
 from unittest import mock
 
 import pytest
@@ -14,7 +13,13 @@ from payments import gateway
 from payments.models import ContractorDebit, Payment
 from payments.services import connect, debits, intents, refunds
 from shop.models import Order
-from tests.factories import BuyerFactory, ContractorFactory, PaymentFactory, StaffFactory
+from tests.factories import (
+    BuyerFactory,
+    ContractorFactory,
+    PaymentFactory,
+    StaffFactory,
+    payment_intent_snapshot,
+)
 from tests.payments.webhook_helpers import event, post_event
 
 pytestmark = pytest.mark.django_db
@@ -32,18 +37,7 @@ def run_tasks(celery_eager, django_capture_on_commit_callbacks):
 
 
 def snapshot(payment, status, **fields):
-    data = {
-        "id": payment.stripe_payment_intent_id,
-        "status": status,
-        "amount": payment.amount,
-        "amount_capturable": payment.amount if status == "requires_capture" else 0,
-        "amount_received": payment.amount if status == "succeeded" else 0,
-        "created": int(time.time()),
-        "application_fee_amount": payment.application_fee_amount,
-        "latest_charge": "ch_n",
-    }
-    data.update(fields)
-    return data
+    return payment_intent_snapshot(payment, status, **{"latest_charge": "ch_n", **fields})
 
 
 def sent_to(address):

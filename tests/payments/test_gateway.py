@@ -147,7 +147,7 @@ def test_invalid_requests_become_gateway_rejected(fake_client):
     with pytest.raises(gateway.GatewayRejected) as caught:
         gateway.payment_intent_retrieve(payment_intent="pi_x")
     assert caught.value.code == "resource_missing"
-    assert caught.value.status == 404
+    assert caught.value.http_status == 404
     assert "No such payment_intent" in str(caught.value)
 
 

@@ -1,37 +1,21 @@
 """PaymentIntent services with the gateway patched: exact calls, convergent states."""
 
 import threading
-import time
 from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
+from notifications.models import Notification
 from payments import gateway
 from payments.models import Payment
 from payments.services import intents
 from shop.models import Order
-from tests.factories import PaymentFactory
+from tests.factories import PaymentFactory, payment_intent_snapshot
 
 pytestmark = pytest.mark.django_db
-
-
-def intent(payment, status, **fields):
-    data = {
-        "id": payment.stripe_payment_intent_id,
-        "object": "payment_intent",
-        "status": status,
-        "amount": payment.amount,
-        "amount_capturable": 0,
-        "amount_received": 0,
-        "created": int(time.time()),
-        "latest_charge": None,
-        "last_payment_error": None,
-        "application_fee_amount": payment.application_fee_amount,
-    }
-    data.update(fields)
-    return data
 
 
 @pytest.fixture
@@ -166,14 +150,16 @@ def test_unreachable_stripe_leaves_the_order_waiting_and_a_retry_succeeds(gw):
 
 def test_authorised_snapshot_then_late_and_duplicate_events():
     payment = PaymentFactory()
-    authorised = intent(payment, "requires_capture", amount_capturable=payment.amount)
+    authorised = payment_intent_snapshot(payment, "requires_capture")
 
-    intents.payment_apply_intent(intent(payment, "requires_action"))
+    intents.payment_apply_intent(payment_intent_snapshot(payment, "requires_action"))
     intents.payment_apply_intent(authorised)
     intents.payment_apply_intent(authorised)  # duplicate delivery
-    intents.payment_apply_intent(intent(payment, "requires_action"))  # late
+    intents.payment_apply_intent(payment_intent_snapshot(payment, "requires_action"))  # late
     intents.payment_apply_intent(
-        intent(payment, "requires_payment_method", last_payment_error={"code": "card_declined"})
+        payment_intent_snapshot(
+            payment, "requires_payment_method", last_payment_error={"code": "card_declined"}
+        )
     )  # late decline from an earlier attempt
 
     payment.refresh_from_db()
@@ -185,7 +171,7 @@ def test_authorised_snapshot_then_late_and_duplicate_events():
 
 def test_decline_marks_the_order_failed_and_a_new_card_can_still_pay():
     payment = PaymentFactory()
-    declined = intent(
+    declined = payment_intent_snapshot(
         payment,
         "requires_payment_method",
         last_payment_error={"code": "card_declined", "decline_code": "insufficient_funds"},
@@ -196,7 +182,9 @@ def test_decline_marks_the_order_failed_and_a_new_card_can_still_pay():
     assert payment.last_error_message == "Your card has insufficient funds."
     assert payment.order.status == Order.Status.FAILED
 
-    intents.payment_apply_intent(intent(payment, "requires_capture", amount_capturable=10))
+    intents.payment_apply_intent(
+        payment_intent_snapshot(payment, "requires_capture", amount_capturable=10)
+    )
     payment.refresh_from_db()
     assert payment.order.status == Order.Status.AUTHORIZED
     assert payment.last_error_message == ""
@@ -204,6 +192,32 @@ def test_decline_marks_the_order_failed_and_a_new_card_can_still_pay():
 
 def test_unknown_intent_is_ignored():
     assert intents.payment_apply_intent({"id": "pi_other", "status": "succeeded"}) is None
+
+
+def test_messages_wait_for_the_commit_and_a_rollback_sends_none(
+    django_capture_on_commit_callbacks,
+):
+    payment = PaymentFactory()
+    declined = payment_intent_snapshot(
+        payment, "requires_payment_method", last_payment_error={"code": "card_declined"}
+    )
+
+    def apply_then_fail():
+        with transaction.atomic():
+            intents.payment_apply_intent(declined)
+            raise RuntimeError("the caller's transaction fails")
+
+    with pytest.raises(RuntimeError), django_capture_on_commit_callbacks() as callbacks:
+        apply_then_fail()
+    assert callbacks == []  # rolled back: nothing to tell
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        intents.payment_apply_intent(payment_intent_snapshot(payment, "requires_capture"))
+        # Locks held, transaction open: nobody has been told yet.
+        assert not Notification.objects.exists()
+    assert len(callbacks) == 1  # the order's new status, for the buyer and the contractor
+    callbacks[0]()
+    assert Notification.objects.filter(kind__in=["order_receipt", "order_new"]).count() == 2
 
 
 def authorised_payment():
@@ -218,7 +232,7 @@ def authorised_payment():
 
 def test_capture_uses_the_payment_key_and_records_the_capture(gw):
     payment = authorised_payment()
-    gw.payment_intent_capture.return_value = intent(
+    gw.payment_intent_capture.return_value = payment_intent_snapshot(
         payment, "succeeded", amount_received=2500, latest_charge="ch_1"
     )
 
@@ -243,7 +257,7 @@ def test_capture_of_a_canceled_authorisation_flags_the_order(gw):
         code="payment_intent_unexpected_state",
         status=400,
     )
-    gw.payment_intent_retrieve.return_value = intent(
+    gw.payment_intent_retrieve.return_value = payment_intent_snapshot(
         payment, "canceled", cancellation_reason="automatic"
     )
 
@@ -264,7 +278,7 @@ def test_expiry_cancels_only_stale_authorisations(gw, settings):
     Payment.objects.filter(pk=stale.pk).update(authorized_at=timezone.now() - timedelta(hours=145))
     Order.objects.filter(pk=stale.order_id).update(status=Order.Status.AUTHORIZED)
     fresh = authorised_payment()
-    gw.payment_intent_cancel.return_value = intent(
+    gw.payment_intent_cancel.return_value = payment_intent_snapshot(
         stale, "canceled", cancellation_reason="abandoned"
     )
 

@@ -8,7 +8,7 @@ from unittest import mock
 import pytest
 
 from payments.models import StripeEvent
-from payments.tasks import events_process_task
+from payments.tasks import event_batch_process_task
 from payments.webhooks import handlers
 from payments.webhooks.outbox import Outbox
 from tests.factories import PaymentFactory
@@ -139,7 +139,7 @@ def test_batch_task_processes_each_event_and_sends_a_failure_to_retry_alone():
         mock.patch("payments.webhooks.handlers.payment_apply_intent", side_effect=apply),
         mock.patch("payments.tasks.event_process_task.apply_async") as retry,
     ):
-        outcomes = events_process_task([rows[0].pk, rows[1].pk, 999_999])
+        outcomes = event_batch_process_task([rows[0].pk, rows[1].pk, 999_999])
 
     assert outcomes == {"processed": 1, "retrying": 1, "missing": 1}
     retry.assert_called_once_with((rows[1].pk,), countdown=2)

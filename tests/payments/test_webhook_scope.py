@@ -30,6 +30,7 @@ from tests.factories import (
     PaymentFactory,
     ProductFactory,
     RefundFactory,
+    payment_intent_snapshot,
 )
 from tests.payments.webhook_helpers import event, post_event
 
@@ -146,18 +147,7 @@ def world(db) -> World:
 
 
 def _payment_intent(w: World) -> dict:
-    return {
-        "id": w.pending.stripe_payment_intent_id,
-        "object": "payment_intent",
-        "status": "requires_capture",
-        "amount": w.pending.amount,
-        "amount_capturable": w.pending.amount,
-        "amount_received": 0,
-        "created": int(time.time()),
-        "application_fee_amount": w.pending.application_fee_amount,
-        "latest_charge": "ch_scope_pending",
-        "transfer_data": {"destination": OWNER},
-    }
+    return payment_intent_snapshot(w.pending, "requires_capture", latest_charge="ch_scope_pending")
 
 
 def _dispute(w: World) -> dict:

@@ -11,7 +11,7 @@ from django.urls import reverse
 from payments.models import Payment, StripeEvent
 from payments.services.events import event_process, events_sweep
 from shop.models import Order
-from tests.factories import PaymentFactory
+from tests.factories import PaymentFactory, payment_intent_snapshot
 from tests.payments.webhook_helpers import event, post_event, post_signed
 
 pytestmark = pytest.mark.django_db
@@ -28,18 +28,7 @@ def secrets(settings):
 
 
 def intent_event(payment, status, **fields):
-    obj = {
-        "id": payment.stripe_payment_intent_id,
-        "object": "payment_intent",
-        "status": status,
-        "amount": payment.amount,
-        "amount_capturable": payment.amount if status == "requires_capture" else 0,
-        "amount_received": payment.amount if status == "succeeded" else 0,
-        "created": int(time.time()),
-        "application_fee_amount": payment.application_fee_amount,
-        "latest_charge": "ch_1",
-    }
-    obj.update(fields)
+    obj = payment_intent_snapshot(payment, status, **{"latest_charge": "ch_1", **fields})
     kind = {
         "requires_capture": "payment_intent.amount_capturable_updated",
         "succeeded": "payment_intent.succeeded",
@@ -271,8 +260,8 @@ def test_finishing_an_event_follows_its_transition_table(caplog):
         stripe_id="evt_i", type="x", endpoint="platform", payload={}, status="ignored"
     )
 
-    _finish(processed.pk, StripeEvent.Status.FAILED, "replay failed")  # allowed
-    _finish(ignored.pk, StripeEvent.Status.FAILED, "no")  # IGNORED → FAILED is not
+    _finish(processed, StripeEvent.Status.FAILED, "replay failed")  # allowed
+    _finish(ignored, StripeEvent.Status.FAILED, "no")  # IGNORED → FAILED is not
 
     processed.refresh_from_db()
     ignored.refresh_from_db()

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from shop import selectors
 from shop.models import Product
+from shop.services import product_save
 from tests.factories import BuyerFactory, ContractorFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -289,7 +290,42 @@ def test_products_leave_and_rejoin_the_catalogue_with_the_sellers_account():
 def test_a_product_moved_to_another_seller_follows_that_sellers_account():
     product = buyable_product()
     product.seller = payable_contractor(charges_enabled=False)
-    product.save(update_fields=["seller"])
+    product_save(product=product, update_fields=["seller"])
 
     assert Product.objects.get(pk=product.pk).seller_can_charge is False
     assert not selectors.product_list().exists()
+
+
+def test_saving_a_product_reads_no_profile_the_service_does(django_assert_num_queries):
+    product = buyable_product()
+
+    with django_assert_num_queries(1):  # the UPDATE alone
+        product.save(update_fields=["title"])
+    with django_assert_num_queries(2):  # the seller's profile, then the UPDATE
+        product_save(product=product, update_fields=["title"])
+    assert Product.objects.get(pk=product.pk).seller_can_charge is True
+
+
+def test_a_product_added_in_the_admin_is_buyable_at_once(client):
+    from tests.factories import StaffFactory
+
+    seller = payable_contractor()
+    client.force_login(StaffFactory(password=None))
+
+    response = client.post(
+        reverse("admin:shop_product_add"),
+        {
+            "seller": seller.pk,
+            "title": "Admin board",
+            "slug": "admin-board",
+            "description": "",
+            "price_amount": 1200,
+            "currency": "usd",
+            "active": "on",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    product = Product.objects.get(slug="admin-board")
+    assert product.seller_can_charge is True
+    assert [p.pk for p in selectors.product_list()] == [product.pk]

@@ -91,3 +91,19 @@ def test_sales_list_shows_what_the_contractor_gets(client):
     assert "$2.80" in page  # platform fee
     assert "$22.20" in page  # amount − fee
     assert "Mark fulfilled" in page
+
+
+def test_sales_list_filters_by_status_and_ignores_an_unknown_one(client):
+    payment = authorised_order()
+    seller = payment.order.seller
+    OrderItemFactory(order__seller=seller, title="Still pending")
+    client.force_login(seller)
+
+    def buyers(status):
+        page = client.get(reverse("shop:sales_list"), {"status": status}).context["page"]
+        return {order.pk for order in page.object_list}
+
+    pending = Order.objects.get(seller=seller, status=Order.Status.PENDING)
+    assert buyers("authorized") == {payment.order_id}
+    assert buyers("pending") == {pending.pk}
+    assert buyers("lost") == buyers("") == {payment.order_id, pending.pk}

@@ -21,6 +21,7 @@ from payments.services.connect import (
     profile_apply_account,
 )
 from shop.models import Product
+from shop.services import product_save
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - a published demo login, not a secret
 
@@ -89,17 +90,18 @@ class Command(BaseCommand):
             seller, made = self._person(email, name, UserProfile.Role.CONTRACTOR)
             created += made
             for title, slug, price, description in products:
-                _, made = Product.objects.get_or_create(
+                if Product.objects.filter(slug=slug).exists():
+                    continue
+                product = Product(
+                    seller=seller,
+                    title=title,
                     slug=slug,
-                    defaults={
-                        "seller": seller,
-                        "title": title,
-                        "price_amount": price,
-                        "currency": "usd",
-                        "description": description,
-                    },
+                    price_amount=price,
+                    currency="usd",
+                    description=description,
                 )
-                created += made
+                product_save(product=product)
+                created += 1
         created += self._person(*BUYER, UserProfile.Role.BUYER)[1]
         return created
 

@@ -2,7 +2,6 @@
 
 import logging
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -11,16 +10,20 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from payments import gateway
-from payments.services.intents import payment_intent_ensure, payment_intents_ensure
+from shop.checkout import (
+    CheckoutPaymentError,
+    NothingToPay,
+    checkout_prepare,
+    order_payment_prepare,
+)
 from shop.models import Order
 from shop.services import checkout_create
 
 from .. import selectors
 from ..errors import (
     ERROR_DESCRIPTIONS,
-    ApiError,
     CheckoutErrorSerializer,
+    checkout_payment_error,
     error_responses,
 )
 from ..permissions import IsBuyer
@@ -37,37 +40,17 @@ from .base import ApiListView, ApiView, current_user, validated
 logger = logging.getLogger(__name__)
 
 
-def client_secrets(orders: Iterable[Order]) -> dict[int, str]:
-    """{payment id: client secret} for the orders still awaiting payment.
-
-    Creates each PaymentIntent the first time, side by side (idempotent);
-    raises the gateway's exceptions when Stripe cannot be reached.
-    """
-    due = []
-    for order in orders:
-        payment = selectors.order_payment(order)
-        if payment is not None and selectors.order_is_payable(order, payment):
-            due.append(payment.pk)
-    intents = payment_intents_ensure(payment_ids=due) if due else []
-    return {pk: intent["client_secret"] for pk, intent in zip(due, intents, strict=True)}
-
-
-def _payment_pending(
-    exc: gateway.GatewayError, checkout_id: uuid.UUID, orders: list[Order]
-) -> ApiError:
-    """The checkout's orders exist but their payments could not be prepared at Stripe."""
-    if isinstance(exc, gateway.GatewayUnavailable):
-        status, code, message = 503, "payment_service_unavailable", exc.user_message
-    else:
-        logger.warning("Stripe refused a PaymentIntent for checkout %s: %s", checkout_id, exc)
-        status, code = 502, "payment_service_error"
-        message = gateway.GatewayError.user_message
-    return ApiError(
-        status_code=status,
-        code=code,
-        message=message,
-        extra={"checkout_id": str(checkout_id), "orders": [str(o.public_id) for o in orders]},
-    )
+def _client_secrets(order: Order) -> dict[int, str | None]:
+    """{payment id: client secret} while the order awaits payment (empty otherwise, or
+    when Stripe cannot be asked just now: the order still reads fine)."""
+    try:
+        prepared = order_payment_prepare(order=order)
+    except NothingToPay:
+        return {}
+    except CheckoutPaymentError as exc:
+        logger.warning("No client secret for order %s: %s", order.public_id, exc)
+        return {}
+    return {prepared.payment.pk: prepared.client_secret}
 
 
 class OrderListCreateView(ApiListView):
@@ -119,15 +102,20 @@ class OrderListCreateView(ApiListView):
         )
         orders = list(selectors.order_list(buyer=buyer, checkout_id=checkout_id))
         try:
-            secrets = client_secrets(orders)
-        except gateway.GatewayError as exc:
-            raise _payment_pending(exc, checkout_id, orders) from exc
+            checkout = checkout_prepare(buyer=buyer, checkout_id=checkout_id)
+        except CheckoutPaymentError as exc:
+            # The orders are kept: say which, so they can be paid later.
+            orders_kept = {
+                "checkout_id": str(checkout_id),
+                "orders": [str(o.public_id) for o in orders],
+            }
+            raise checkout_payment_error(exc, extra=orders_kept) from exc
         body = {
             "checkout_id": checkout_id,
             "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
             "orders": orders,
         }
-        context = {"client_secrets": secrets}
+        context = {"client_secrets": checkout.client_secrets}
         return Response(CheckoutSerializer(body, context=context).data, status=201)
 
 
@@ -147,12 +135,8 @@ class OrderDetailView(ApiView):
     )
     def get(self, request: Request, public_id: uuid.UUID) -> Response:
         order = selectors.order_get(buyer=current_user(request), public_id=public_id)
-        try:
-            secrets = client_secrets([order])
-        except gateway.GatewayError as exc:
-            logger.warning("No client secret for order %s: %s", order.public_id, exc)
-            secrets = {}
-        return Response(OrderSerializer(order, context={"client_secrets": secrets}).data)
+        context = {"client_secrets": _client_secrets(order)}
+        return Response(OrderSerializer(order, context=context).data)
 
 
 class OrderPaymentView(ApiView):
@@ -171,17 +155,10 @@ class OrderPaymentView(ApiView):
     )
     def post(self, request: Request, public_id: uuid.UUID) -> Response:
         order = selectors.order_get(buyer=current_user(request), public_id=public_id)
-        payment = selectors.order_payment(order)
-        if payment is None or not selectors.order_is_payable(order, payment):
-            raise ApiError(
-                status_code=409,
-                code="invalid_state",
-                message=f"This order has nothing left to pay: it is "
-                f"{order.get_status_display().lower()}.",
-            )
-        secret = payment_intent_ensure(payment_id=payment.pk)["client_secret"]
+        # Not awaiting payment → 409; Stripe unreachable → 503, refusing → 502 (errors.py).
+        prepared = order_payment_prepare(order=order)
         context = {
-            "client_secrets": {payment.pk: secret},
+            "client_secrets": {prepared.payment.pk: prepared.client_secret},
             "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
         }
-        return Response(OrderPaymentSerializer(payment, context=context).data)
+        return Response(OrderPaymentSerializer(prepared.payment, context=context).data)

@@ -1,0 +1,85 @@
+"""Read-only queries for contractors: what the dashboard page and the API show.
+
+Every read is one function here; the pages and the API share them. None calls Stripe:
+balances and payouts are our last copies, which webhooks and refreshes keep current.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, QuerySet, Sum
+
+from payments.models import BalanceSnapshot, ContractorDebit, Payment, Payout
+from shop.models import Order
+
+from .models import User
+
+# Orders whose money reached (and may have partly left) the contractor.
+EARNING_STATUSES = [
+    Order.Status.CAPTURED,
+    Order.Status.PARTIALLY_REFUNDED,
+    Order.Status.REFUNDED,
+]
+# How many payouts, transfers and debits the dashboard lists.
+RECENT = 10
+
+
+@dataclass(frozen=True)
+class SalesAttention:
+    awaiting: int  # authorised orders waiting for the contractor to fulfil them
+    flagged: int  # orders staff or the system flagged
+
+
+def balance_list(*, contractor: User) -> list[BalanceSnapshot]:
+    """The contractor's last-read Stripe balances, one per currency."""
+    return list(BalanceSnapshot.objects.filter(contractor=contractor).order_by("currency"))
+
+
+def payout_list(*, contractor: User, limit: int = RECENT) -> QuerySet[Payout]:
+    """The contractor's newest payouts."""
+    return Payout.objects.filter(contractor=contractor)[:limit]
+
+
+def transfer_list(*, contractor: User, limit: int = RECENT) -> QuerySet[Payment]:
+    """The contractor's newest payments that sent them a Stripe transfer."""
+    return (
+        Payment.objects.filter(order__seller=contractor)
+        .exclude(stripe_transfer_id="")
+        .select_related("order")[:limit]
+    )
+
+
+def debit_list(*, contractor: User, limit: int = RECENT) -> QuerySet[ContractorDebit]:
+    """The contractor's newest debits (penalties, recovered disputes)."""
+    return ContractorDebit.objects.filter(contractor=contractor).select_related("order")[:limit]
+
+
+def earning_list(*, contractor: User) -> list[dict]:
+    """Per currency: gross, platform fees, net, number of paid orders and refunded amount."""
+    totals = (
+        Order.objects.filter(seller=contractor, status__in=EARNING_STATUSES)
+        .values("currency")
+        .annotate(gross=Sum("amount"), fees=Sum("fee_amount"), count=Count("id"))
+    )
+    refunded = (
+        Payment.objects.filter(order__seller=contractor)
+        .values("currency")
+        .annotate(refunded=Sum("amount_refunded"))
+    )
+    refunded_by_currency = {row["currency"]: row["refunded"] or 0 for row in refunded}
+    return [
+        {
+            **row,
+            "net": row["gross"] - row["fees"],
+            "refunded": refunded_by_currency.get(row["currency"], 0),
+        }
+        for row in totals
+    ]
+
+
+def sales_attention_get(*, contractor: User) -> SalesAttention:
+    """How many of the contractor's sales wait for fulfilment, and how many are flagged."""
+    sales = Order.objects.filter(seller=contractor)
+    return SalesAttention(
+        awaiting=sales.filter(status=Order.Status.AUTHORIZED).count(),
+        flagged=sales.filter(flagged=True).count(),
+    )
