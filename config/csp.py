@@ -38,8 +38,19 @@ def stripe_sources() -> dict[str, list[str]]:
     )
 
 
+# JSON for machines (Stripe's webhooks, probes, the metrics scraper): no page for a
+# policy to protect, and building one twice per response was a tenth of a webhook's
+# CPU time in the web process (bench/README.md).
+MACHINE_PREFIXES = ("/payments/webhooks/", "/healthz", "/readyz", "/metrics")
+
+
 class StripeCSPMiddleware(CSPMiddleware):
     """django-csp's middleware, with Stripe's origins merged into every policy."""
+
+    def process_response(self, request, response):
+        if request.path_info.startswith(MACHINE_PREFIXES):
+            return response
+        return super().process_response(request, response)
 
     def get_policy_parts(self, request, response, report_only: bool = False) -> PolicyParts:
         parts = super().get_policy_parts(request, response, report_only)

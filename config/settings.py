@@ -373,6 +373,7 @@ SPECTACULAR_SETTINGS = {
 # LOG_FORMAT=json: one JSON object per line (request lines from shop.access, task lines
 # from Celery), each with the request id that started the work; text by default.
 LOG_FORMAT = env("LOG_FORMAT", default="text")
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -395,11 +396,13 @@ LOGGING = {
     "loggers": {
         # django-axes logs every login at INFO; failures and lockouts are WARNING.
         "axes": {"level": "WARNING"},
-        # One line per request (core/request_context.py); the demo keeps them quiet.
-        "shop.access": {"level": env("ACCESS_LOG_LEVEL", default="INFO")},
+        # One line per request (core/request_context.py), at LOG_LEVEL unless said.
+        "shop.access": {"level": env("ACCESS_LOG_LEVEL", default=LOG_LEVEL)},
     },
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
+# Delivered (2xx) webhooks are rows already; their access lines are off unless asked.
+ACCESS_LOG_WEBHOOKS = env.bool("ACCESS_LOG_WEBHOOKS", default=False)
 # The worker logs through the LOGGING above (JSON included) rather than its own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

@@ -136,6 +136,7 @@ def _translated_errors(operation: str) -> Iterator[None]:
     except stripe.StripeError as exc:
         translated = _translated(exc)
         outcome = _OUTCOMES[type(translated)]
+        logger.info("Stripe %s: %s (request %s)", operation, outcome, exc.request_id or "?")
         raise translated from exc
     except Exception:
         outcome = "error"
@@ -169,6 +170,15 @@ def _translated(exc: stripe.StripeError) -> GatewayError:
 
 
 def _plain(result: Any) -> dict[str, Any]:
+    # Stripe's request id beside ours (the log filter adds it): one line leads from a
+    # web request or task to the call in Stripe's dashboard.
+    last = getattr(result, "last_response", None)
+    logger.info(
+        "Stripe %s %s (request %s)",
+        getattr(result, "object", "?"),
+        getattr(result, "id", "?"),
+        getattr(last, "request_id", None) or "?",
+    )
     return result.to_dict()
 
 

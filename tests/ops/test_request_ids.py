@@ -104,3 +104,42 @@ def test_a_task_enqueued_by_a_request_logs_that_requests_id(celery_worker_thread
     trace.removeHandler(handler)
     trace.setLevel(previous_level)
     assert "req-trace-123456" in seen
+
+
+def test_delivered_webhooks_are_rows_not_access_lines_unless_asked(client, caplog, settings):
+    def lines_for(path):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="shop.access"):
+            client.post(path, data=b"{}", content_type="application/json")
+        return [r for r in caplog.records if r.name == "shop.access"]
+
+    # An unsigned delivery is refused (400): that one is logged.
+    assert len(lines_for("/payments/webhooks/stripe/")) == 1
+
+    from core.request_context import RequestIdMiddleware
+
+    middleware = RequestIdMiddleware(lambda request: None)
+    ok = type("Response", (), {"status_code": 200})()
+    webhook = type("Request", (), {"path": "/payments/webhooks/stripe/"})()
+    assert not middleware._logged(webhook, ok)
+    settings.ACCESS_LOG_WEBHOOKS = True
+    assert RequestIdMiddleware(lambda request: None)._logged(webhook, ok)
+
+
+@pytest.mark.sandbox
+def test_a_stripe_call_logs_stripes_request_id_beside_ours(live_stack, caplog):
+    from payments import gateway
+
+    caplog.handler.addFilter(RequestIdFilter())
+    token = request_id_var.set("req-ours-12345678")
+    try:
+        with caplog.at_level(logging.INFO, logger="payments.gateway"):
+            customer = gateway.customer_create(
+                email="trace@example.com", name="Trace", user_id=1, idempotency_key="trace-c-1"
+            )
+    finally:
+        request_id_var.reset(token)
+
+    (line,) = [r for r in caplog.records if r.name == "payments.gateway"]
+    assert line.request_id == "req-ours-12345678"
+    assert f"Stripe customer {customer['id']} (request req_" in line.getMessage()

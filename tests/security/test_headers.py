@@ -64,3 +64,9 @@ def test_no_template_has_an_inline_script_or_handler():
         if inline or handlers or "javascript:" in text:
             offenders.append(template.relative_to(root).as_posix())
     assert offenders == []
+
+
+def test_machine_endpoints_carry_no_policy(client):
+    """Webhooks and probes answer JSON to machines: no page, no policy to build."""
+    assert "Content-Security-Policy" not in client.get("/healthz")
+    assert "Content-Security-Policy" not in client.post("/payments/webhooks/stripe/", data={})
