@@ -11,6 +11,7 @@ transaction or while holding a row lock: they wait on the network.
 from __future__ import annotations
 
 import functools
+import io
 import json
 import logging
 import time
@@ -458,12 +459,21 @@ def balance_retrieve(*, account: str | None = None) -> dict:
     return _plain(result)
 
 
-def file_upload(*, file: BinaryIO, filename: str, idempotency_key: str) -> dict:
-    """Upload an identity document through Stripe's Files API."""
+def file_upload(*, file: BinaryIO, filename: str, account: str, idempotency_key: str) -> dict:
+    """Upload a connected account's identity document through Stripe's Files API.
+
+    Stripe wants one multipart file part named `file`, whose filename the SDK takes
+    from the object's `name` (a `(filename, file)` tuple is sent as two parts,
+    `file[0]` and `file[1]`, and refused). The file belongs to the connected account
+    (`Stripe-Account`), as Stripe's guide to verifying connected accounts says: a
+    platform file cannot be used in the account's verification.
+    """
+    upload = io.BytesIO(file.read())
+    upload.name = filename
     with _translated_errors("file_upload"):
         result = client().v1.files.create(
-            {"purpose": "identity_document", "file": (filename, file)},
-            _write_options(idempotency_key),
+            {"purpose": "identity_document", "file": upload},
+            _write_options(idempotency_key, account),
         )
     return _plain(result)
 

@@ -133,11 +133,15 @@ def custom_onboarding_submit(
     account = contractor_account_ensure(user_id=user_id)
     submission = uuid.uuid4()
     front = gateway.file_upload(
-        file=document_front, filename=document_name, idempotency_key=f"{submission}-document"
+        file=document_front,
+        filename=document_name,
+        account=account,
+        idempotency_key=f"{submission}-document",
     )
     additional = gateway.file_upload(
         file=additional_front,
         filename=additional_name,
+        account=account,
         idempotency_key=f"{submission}-additional",
     )
     accepted_at = timezone.now()

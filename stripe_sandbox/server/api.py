@@ -406,7 +406,17 @@ async def _decode_multipart(scope: Scope, receive: Receive) -> tuple[dict[str, A
     pairs: list[tuple[str, Any]] = []
     upload = None
     for key, value in form.multi_items():
-        if hasattr(value, "read"):
+        is_file = hasattr(value, "read")
+        # As Stripe: the upload is the one file part named `file`. A `file` sent as
+        # text, or a file under another name (`file[1]`, what an SDK makes of a
+        # `(name, file)` tuple), is refused rather than guessed at.
+        if (key == "file") != is_file:
+            raise invalid_request(
+                "Invalid file: send the file as one multipart/form-data file part named "
+                f"`file` (got a {'file' if is_file else 'text'} part named `{key}`).",
+                param="file",
+            )
+        if is_file:
             upload = (value.filename or "", await value.read())
             pairs.append((key, "<file>"))
         else:

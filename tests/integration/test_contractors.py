@@ -4,6 +4,7 @@ balances pending then available, debits, payouts, and the paced balance sweep.""
 from collections import Counter
 
 import pytest
+import stripe
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -74,8 +75,13 @@ def test_custom_onboarding_uploads_documents_to_the_account(live_stack, client, 
     additional = verification["additional_document"]["front"]
     assert front.startswith("file_")
     assert additional.startswith("file_")
-    uploaded = live_stack.client().v1.files.retrieve(front)
+    # The documents are the connected account's files (Stripe-Account), not the platform's.
+    uploaded = live_stack.client().v1.files.retrieve(
+        front, options={"stripe_account": profile(seller).stripe_id}
+    )
     assert (uploaded.purpose, uploaded.filename) == ("identity_document", "passport.png")
+    with pytest.raises(stripe.InvalidRequestError, match="No such file"):
+        live_stack.client().v1.files.retrieve(front)  # not among the platform's files
     wait_for(lambda: profile(seller).charges_enabled, what="charges enabled")
     assert profile(seller).tos_ip == "203.0.113.9"
 
