@@ -35,7 +35,10 @@ PARALLEL_STRIPE_CALLS = 5
 # Stripe holds a card authorisation for 7 days.
 AUTHORIZATION_LIFETIME = timedelta(days=7)
 # Cancellation reasons that mean "nobody captured it in time", not "someone canceled".
-EXPIRY_REASONS = {"abandoned", "automatic"}
+# Cancellation reasons that mean the authorisation ran out rather than someone
+# cancelling: ours (`abandoned`, payment_cancel on expiry) and Stripe's (`automatic`,
+# and `expired` in the current API version).
+EXPIRY_REASONS = {"abandoned", "automatic", "expired"}
 
 
 def payment_intent_ensure(*, payment_id: int) -> dict:

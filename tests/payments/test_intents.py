@@ -293,3 +293,25 @@ def test_expiry_cancels_only_stale_authorisations(gw, settings):
     fresh.refresh_from_db()
     assert stale.order.status == Order.Status.EXPIRED
     assert fresh.status == Payment.Status.AUTHORIZED
+
+
+@pytest.mark.parametrize(
+    ("reason", "order_status"),
+    [
+        ("expired", Order.Status.EXPIRED),  # the current API's own word for it
+        ("automatic", Order.Status.EXPIRED),
+        ("abandoned", Order.Status.EXPIRED),
+        ("requested_by_customer", Order.Status.CANCELED),
+        ("fraudulent", Order.Status.CANCELED),
+    ],
+)
+def test_a_canceled_intent_expires_or_cancels_the_order_by_its_reason(reason, order_status):
+    payment = authorised_payment()
+
+    intents.payment_apply_intent(
+        payment_intent_snapshot(payment, "canceled", cancellation_reason=reason)
+    )
+
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CANCELED
+    assert payment.order.status == order_status
