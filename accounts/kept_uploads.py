@@ -7,9 +7,11 @@ and remembered in the session; the next submission without a new file uses it.
 """
 
 import uuid
+from datetime import timedelta
 
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 SESSION_KEY = "kept_uploads"
@@ -71,3 +73,24 @@ def discard(request, form_key: str) -> None:
     for entry in _entries(request, form_key).values():
         default_storage.delete(entry["path"])
     _save_entries(request, form_key, {})
+
+
+KEPT_FOR = timedelta(hours=24)
+
+
+def kept_uploads_sweep(*, now=None) -> int:
+    """Delete kept files older than KEPT_FOR: identity documents of a form that was
+    never sent again must not stay on disk. Returns how many were deleted."""
+    now = now or timezone.now()
+    deleted = 0
+    if not default_storage.exists("kept-uploads"):
+        return 0
+    users, _ = default_storage.listdir("kept-uploads")
+    for user_part in users:
+        _, files = default_storage.listdir(f"kept-uploads/{user_part}")
+        for name in files:
+            path = f"kept-uploads/{user_part}/{name}"
+            if now - default_storage.get_modified_time(path) > KEPT_FOR:
+                default_storage.delete(path)
+                deleted += 1
+    return deleted

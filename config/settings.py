@@ -437,6 +437,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.authorizations_expire_task",
         "schedule": 15 * 60.0,
     },
+    "delete-abandoned-kept-uploads": {
+        "task": "accounts.tasks.kept_uploads_sweep_task",
+        "schedule": 3600.0,
+    },
     "refresh-contractor-balances": {
         "task": "payments.tasks.balances_sweep_task",
         "schedule": env.int("BALANCE_SWEEP_SECONDS", default=3600),

@@ -23,7 +23,12 @@ from payments.services.intents import payment_sync
 
 from . import selectors
 from .cart import Cart
-from .checkout import CheckoutPayment, CheckoutUnavailable, checkout_prepare
+from .checkout import (
+    CheckoutPayment,
+    CheckoutPaymentError,
+    CheckoutUnavailable,
+    checkout_prepare,
+)
 from .models import Order
 from .services import CheckoutError, checkout_create
 
@@ -79,12 +84,15 @@ def checkout_pay(request, checkout_id):
         checkout = checkout_prepare(buyer=request.user, checkout_id=checkout_id, resync=True)
     except Order.DoesNotExist:
         raise Http404("No such checkout.") from None
-    except CheckoutUnavailable as exc:
+    except CheckoutPaymentError as exc:
+        # Unreachable (503, retry soon) or refused (502: Stripe's wording is logged,
+        # the buyer gets plain words); the orders are kept either way.
+        unreachable = isinstance(exc, CheckoutUnavailable)
         return render(
             request,
             "shop/checkout_unavailable.html",
-            {"checkout_id": checkout_id, "payments": exc.payments},
-            status=503,
+            {"checkout_id": checkout_id, "unreachable": unreachable, "message": exc.user_message},
+            status=503 if unreachable else 502,
         )
     if checkout.all_paid:
         return redirect("shop:checkout_done", checkout_id=checkout_id)

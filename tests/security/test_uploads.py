@@ -141,3 +141,20 @@ def test_a_kept_file_name_is_shown_escaped(custom, gw):  # noqa: F811
 
     assert "<img src=x" not in page
     assert "&lt;img src=x onerror=alert(1)&gt;.png" in page
+
+
+def test_kept_documents_of_an_abandoned_form_are_deleted_after_a_day(custom, gw):  # noqa: F811
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.kept_uploads import kept_uploads_sweep
+
+    custom.post(ONBOARDING, custom_form(dob="2020-01-01"))  # two documents kept
+    users, _ = default_storage.listdir("kept-uploads")
+    _, files = default_storage.listdir(f"kept-uploads/{users[0]}")
+    assert len(files) == 2
+
+    assert kept_uploads_sweep() == 0  # fresh: kept
+    assert kept_uploads_sweep(now=timezone.now() + timedelta(hours=25)) == 2
+    assert default_storage.listdir(f"kept-uploads/{users[0]}")[1] == []

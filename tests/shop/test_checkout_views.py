@@ -104,6 +104,25 @@ def test_stripe_unreachable_keeps_the_order_and_retry_works(client, buyer, buyab
     assert Payment.objects.get().stripe_payment_intent_id
 
 
+def test_stripe_refusing_the_intent_shows_plain_words_not_an_error_page(
+    client, buyer, buyable_product, gw
+):
+    client.force_login(buyer)
+    add_to_cart(client, buyable_product)
+    pay_url = start_checkout(client).url
+    gw.payment_intent_create.side_effect = gateway.GatewayRejected(
+        "No such destination: 'acct_gone'", code="resource_missing", status=400
+    )
+
+    page = client.get(pay_url)
+
+    html = page.content.decode()
+    assert page.status_code == 502
+    assert "The payment service returned an error. Please try again." in html
+    assert "acct_gone" not in html  # Stripe's wording is logged, not shown
+    assert Order.objects.get().status == Order.Status.PENDING
+
+
 def test_another_buyer_cannot_see_the_checkout(client, buyer, buyable_product, gw):
     client.force_login(buyer)
     add_to_cart(client, buyable_product)
