@@ -428,10 +428,19 @@ METRICS_TOKEN = env("METRICS_TOKEN", default="")
 # Uncaptured authorisations are canceled after this long (Stripe's limit is 7 days).
 AUTHORIZATION_TTL_HOURS = env.int("AUTHORIZATION_TTL_HOURS", default=144)
 
+# The outbox (core/outbox.py): a row handed to a worker is handed out again when it
+# is still to do OUTBOX_LEASE_SECONDS later (its worker died, its message was lost);
+# the dispatcher looks for such rows every OUTBOX_DISPATCH_SECONDS. Recovery after a
+# fault clears takes at most about the sum of the two.
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=15)
+OUTBOX_DISPATCH_SECONDS = env.float("OUTBOX_DISPATCH_SECONDS", default=5.0)
+
 CELERY_BEAT_SCHEDULE = {
-    "sweep-unprocessed-webhook-events": {
-        "task": "payments.tasks.events_sweep_task",
-        "schedule": 60.0,
+    "dispatch-overdue-work": {
+        "task": "payments.tasks.outbox_dispatch_task",
+        "schedule": OUTBOX_DISPATCH_SECONDS,
+        # A dispatch that waited longer than its interval is superseded by the next.
+        "options": {"expires": OUTBOX_DISPATCH_SECONDS},
     },
     "expire-stale-authorisations": {
         "task": "payments.tasks.authorizations_expire_task",

@@ -27,3 +27,13 @@ MONEY_OPERATIONS = Counter(
     "Captures, refunds and debits sent to Stripe, by outcome (succeeded or sent, failed)",
     ["operation", "outcome"],
 )
+OUTBOX_DISPATCHED = Counter(
+    "shop_outbox_dispatched_total",
+    "Overdue work handed to a worker again by the dispatcher (core/outbox.py), by kind",
+    ["kind"],
+)
+OUTBOX_ENQUEUE_FAILED = Counter(
+    "shop_outbox_enqueue_failed_total",
+    "Celery messages the broker refused; the dispatcher publishes them again, by task",
+    ["task"],
+)

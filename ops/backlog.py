@@ -2,9 +2,11 @@
 /metrics reports as gauges. Read-only, a handful of indexed queries.
 
 A fulfilled order is captured by a task within seconds, a requested refund is sent
-within seconds, a stored webhook is processed within a second: each is "overdue" after
-HEALTH_OVERDUE_SECONDS. An authorisation is "expiring" inside HEALTH_EXPIRY_WARNING_HOURS
-of its capture_before; a payout "failed" within the last 7 days.
+within seconds, a stored webhook is processed within a second, and the outbox
+(core/outbox.py) brings each back within seconds of a fault clearing: each is
+"overdue" after HEALTH_OVERDUE_SECONDS (payments/services/stranded.py). An
+authorisation is "expiring" inside HEALTH_EXPIRY_WARNING_HOURS of its capture_before;
+a payout "failed" within the last 7 days.
 """
 
 from datetime import timedelta
@@ -13,9 +15,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from payments.models import Payment, Payout, Refund, StripeEvent
+from payments import dispatch
+from payments.models import Payout, StripeEvent
+from payments.services import stranded
 from payments.services.reconcile import LAST_RUN_KEY
-from shop.models import Order
+
+# The dispatcher runs every OUTBOX_DISPATCH_SECONDS (5); a minute of silence is beat
+# (or every worker) gone.
+DISPATCHER_LATE_SECONDS = 60
 
 
 def _age_seconds(oldest, now) -> float:
@@ -25,15 +32,14 @@ def _age_seconds(oldest, now) -> float:
 def backlog(*, now=None) -> dict[str, tuple[str, float]]:
     """{name: (description, value)} for every backlog measure."""
     now = now or timezone.now()
-    overdue = now - timedelta(seconds=settings.HEALTH_OVERDUE_SECONDS)
     unprocessed = StripeEvent.objects.filter(
         status__in=[StripeEvent.Status.RECEIVED, StripeEvent.Status.FAILED]
     )
     oldest = unprocessed.order_by("received_at").values_list("received_at", flat=True).first()
     return {
         "webhook_events_unprocessed": (
-            "Webhook events stored and not processed yet",
-            unprocessed.count(),
+            "Webhook events stored and still not processed after HEALTH_OVERDUE_SECONDS",
+            stranded.events_unprocessed(now).count(),
         ),
         "webhook_oldest_unprocessed_seconds": (
             "Age of the oldest unprocessed webhook event",
@@ -41,18 +47,32 @@ def backlog(*, now=None) -> dict[str, tuple[str, float]]:
         ),
         "captures_overdue": (
             "Orders fulfilled and still not captured after HEALTH_OVERDUE_SECONDS",
-            Order.objects.filter(status=Order.Status.FULFILLED, updated_at__lt=overdue).count(),
+            stranded.captures_overdue(now).count(),
+        ),
+        "cancellations_overdue": (
+            "Authorisations whose release was asked and not sent after HEALTH_OVERDUE_SECONDS",
+            stranded.cancellations_overdue(now).count(),
         ),
         "refunds_unsent": (
             "Refunds requested and still not sent to Stripe after HEALTH_OVERDUE_SECONDS",
-            Refund.objects.filter(status=Refund.Status.REQUESTED, created_at__lt=overdue).count(),
+            stranded.refunds_unsent(now).count(),
+        ),
+        "debits_unsent": (
+            "Contractor debits created and still not sent after HEALTH_OVERDUE_SECONDS",
+            stranded.debits_unsent(now).count(),
+        ),
+        "outbox_given_up": (
+            "Operations the dispatcher stopped retrying: retry them from admin",
+            sum(dispatch.stranded().values()),
+        ),
+        "outbox_dispatcher_late": (
+            "1 when the outbox dispatcher (Celery beat) has not run for"
+            " DISPATCHER_LATE_SECONDS or ever: nothing lost is handed out again",
+            int(not 0 <= dispatch.dispatcher_silent_seconds() <= DISPATCHER_LATE_SECONDS),
         ),
         "authorisations_expiring": (
             "Authorised payments within HEALTH_EXPIRY_WARNING_HOURS of capture_before",
-            Payment.objects.filter(
-                status=Payment.Status.AUTHORIZED,
-                capture_before__lt=now + timedelta(hours=settings.HEALTH_EXPIRY_WARNING_HOURS),
-            ).count(),
+            stranded.authorisations_expiring(now).count(),
         ),
         "payouts_failed_recent": (
             "Contractors' payouts that failed in the last 7 days",
@@ -87,7 +107,11 @@ def queue_depth() -> int:
 ALERTS = (
     "webhook_events_unprocessed",
     "captures_overdue",
+    "cancellations_overdue",
     "refunds_unsent",
+    "debits_unsent",
+    "outbox_given_up",
+    "outbox_dispatcher_late",
     "authorisations_expiring",
     "payouts_failed_recent",
 )

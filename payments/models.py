@@ -9,11 +9,21 @@ from django.conf import settings
 from django.db import models
 
 from core.money import format_amount
+from core.outbox import OutboxRow
 from shop.models import CURRENCY_CODE, Order
 
 
-class Payment(models.Model):
-    """One PaymentIntent for one order (destination charge, authorise then capture)."""
+class Payment(OutboxRow):
+    """One PaymentIntent for one order (destination charge, authorise then capture).
+
+    `action` is work asked for and not done yet (core/outbox.py): a capture once the
+    order is fulfilled, a cancellation asked by staff or by expiry.
+    """
+
+    class Action(models.TextChoices):
+        NONE = "", "None"
+        CAPTURE = "capture", "Capture"
+        CANCEL = "cancel", "Cancel"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Awaiting card"
@@ -57,6 +67,9 @@ class Payment(models.Model):
     destination_account = models.CharField(max_length=255, help_text="acct_… of the seller")
     authorized_at = models.DateTimeField(null=True, blank=True)
     capture_before = models.DateTimeField(null=True, blank=True)
+    action = models.CharField(max_length=16, choices=Action.choices, blank=True, default="")
+    # The cancellation reason sent to Stripe with a cancel action.
+    action_reason = models.CharField(max_length=32, blank=True, default="")
     last_error_code = models.CharField(max_length=64, blank=True, default="")
     last_error_message = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -64,6 +77,8 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # The dispatcher's query: work still to do, by when it is due.
+        indexes = [models.Index(fields=["status", "due_at"], name="payments_payment_work_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(amount__gt=0), name="payments_payment_amount_positive"
@@ -106,7 +121,7 @@ class Payment(models.Model):
         return format_amount(self.amount, self.currency)
 
 
-class Refund(models.Model):
+class Refund(OutboxRow):
     """A refund of (part of) a captured payment, asked for by staff or made in Stripe."""
 
     class Status(models.TextChoices):
@@ -155,6 +170,8 @@ class Refund(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # The dispatcher's query: work still to do, by when it is due.
+        indexes = [models.Index(fields=["status", "due_at"], name="payments_refund_work_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(amount__gt=0), name="payments_refund_amount_positive"
@@ -173,7 +190,7 @@ class Refund(models.Model):
         return format_amount(self.amount, self.currency)
 
 
-class StripeEvent(models.Model):
+class StripeEvent(OutboxRow):
     """A webhook event, stored before we answer 2xx and processed by a Celery task."""
 
     class Endpoint(models.TextChoices):
@@ -256,7 +273,7 @@ class BalanceSnapshot(models.Model):
         return f"{self.account} {self.currency}"
 
 
-class ContractorDebit(models.Model):
+class ContractorDebit(OutboxRow):
     """A penalty taken from a contractor (e.g. a no-show), with its reason."""
 
     class Status(models.TextChoices):
@@ -299,6 +316,8 @@ class ContractorDebit(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # The dispatcher's query: work still to do, by when it is due.
+        indexes = [models.Index(fields=["status", "due_at"], name="payments_debit_work_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(amount__gt=0), name="payments_debit_amount_positive"

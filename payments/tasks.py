@@ -1,45 +1,70 @@
-"""Celery tasks: each takes ids, calls one service, and retries with one shared policy.
+"""Celery tasks: each takes ids and calls one service.
 
-acks_late + reject_on_worker_lost (settings) mean a killed worker's task runs
-again; the services' idempotency keys make that second run harmless.
+Money operations are rows (core/outbox.py): a task runs one of them, and when it
+fails for a passing reason (Stripe unreachable or rate limiting, the database
+restarting) it makes the row due again after a backoff instead of asking Celery for
+a countdown retry; the dispatcher (`outbox_dispatch_task`, on beat) hands it out
+again. A message lost with a broker, or with a killed worker, is no loss either: the
+row is still to do and the dispatcher hands it out once its lease runs out.
 
 Webhook events reach the worker two ways: `event_batch_process_task` takes the ids
 the web process gathered for a few milliseconds (payments/webhooks/outbox.py) and
-processes each once; `event_process_task` processes one event, and is what retries
-(a failed event from a batch, the sweeper, a replay from admin).
+processes each once; `event_process_task` processes one event (the dispatcher, a
+replay from admin). A failed event is retried by the dispatcher after a backoff.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from celery import shared_task
+from django.db import DatabaseError
 
+from core import outbox
 from payments.gateway import GatewayUnavailable
-from payments.models import StripeEvent
+from payments.models import ContractorDebit, Payment, Refund, StripeEvent
 from payments.services import connect, customers, debits, events, intents, refunds
 
-# The retry policy, the only one: exponential backoff from RETRY_BACKOFF seconds
-# (with jitter), at most RETRY_BACKOFF_MAX between tries, at most MAX_RETRIES tries.
+# Failures that pass: the same try later can succeed.
+PASSING = (GatewayUnavailable, DatabaseError)
+
+# Tasks that only refresh or create what the next page view would create anyway
+# keep Celery's own retry: the shared policy is exponential backoff from
+# RETRY_BACKOFF seconds (with jitter), at most RETRY_BACKOFF_MAX between tries.
 RETRY_BACKOFF = 2
 RETRY_BACKOFF_MAX = 600
 MAX_RETRIES = 10
+STRIPE_RETRY: dict[str, Any] = {
+    "autoretry_for": (GatewayUnavailable,),
+    "retry_backoff": RETRY_BACKOFF,
+    "retry_backoff_max": RETRY_BACKOFF_MAX,
+    "retry_jitter": True,
+    "max_retries": MAX_RETRIES,
+}
 
 
-def retrying(*errors: type[Exception]) -> dict[str, Any]:
-    """Task options: retry on `errors` with the shared policy."""
-    return {
-        "autoretry_for": errors,
-        "retry_backoff": RETRY_BACKOFF,
-        "retry_backoff_max": RETRY_BACKOFF_MAX,
-        "retry_jitter": True,
-        "max_retries": MAX_RETRIES,
-    }
+def _run(name: str, model: type, pk: int, work: Callable[[], str]) -> str:
+    """Do one outbox row's work, alone (core.outbox.exclusive); a passing failure
+    makes the row due again after a backoff, any other is raised (and logged by
+    Celery) after the same."""
+    with outbox.exclusive(name, pk) as mine:
+        if not mine:
+            return "busy"  # another worker is doing it right now
+        try:
+            return work()
+        except PASSING as exc:
+            outbox.retry_later(model, pk, exc)
+            return "retrying"
+        except Exception as exc:
+            outbox.retry_later(model, pk, exc)
+            raise
 
 
-# Tasks that call Stripe retry while it is unreachable; any other error is final.
-STRIPE_RETRY = retrying(GatewayUnavailable)
-# A webhook handler may fail for any passing reason (Stripe, the database); it is
-# idempotent, so every failure is retried.
-EVENT_RETRY = retrying(Exception)
+@shared_task
+def outbox_dispatch_task() -> dict:
+    """Periodic: hand every overdue operation and webhook event to a worker again."""
+    from payments.dispatch import dispatch_overdue
+
+    return dispatch_overdue()
 
 
 @shared_task(**STRIPE_RETRY)
@@ -48,25 +73,37 @@ def customer_create_task(user_id: int) -> str:
     return customers.buyer_customer_ensure(user_id=user_id)
 
 
-@shared_task(**STRIPE_RETRY)
+@shared_task
 def payment_capture_task(payment_id: int) -> str:
     """Capture a fulfilled order's payment."""
-    return intents.payment_capture(payment_id=payment_id).status
+    return _run(
+        "capture",
+        Payment,
+        payment_id,
+        lambda: intents.payment_capture(payment_id=payment_id).status,
+    )
 
 
-@shared_task(**STRIPE_RETRY)
-def payment_cancel_task(payment_id: int, reason: str = "requested_by_customer") -> str:
-    """Release an authorisation (staff action)."""
-    return intents.payment_cancel(payment_id=payment_id, reason=reason).status
+@shared_task
+def payment_cancel_task(payment_id: int) -> str:
+    """Release an authorisation (staff, the buyer, or expiry asked for it)."""
+    return _run(
+        "cancel",
+        Payment,
+        payment_id,
+        lambda: intents.payment_cancel_requested(payment_id=payment_id).status,
+    )
 
 
-@shared_task(**EVENT_RETRY)
+@shared_task
 def event_process_task(event_id: int, replay: bool = False) -> str:
-    """Process one stored webhook event; a failure retries with the shared backoff."""
+    """Process one stored webhook event; a failure is retried by the dispatcher."""
     try:
         return events.event_process(event_id=event_id, replay=replay)
     except StripeEvent.DoesNotExist:
         return "missing"  # deleted (or never committed): retrying cannot bring it back
+    except PASSING:
+        return "retrying"  # event_process recorded it (when it could): due after a backoff
 
 
 @shared_task
@@ -80,18 +117,11 @@ def event_batch_process_task(event_ids: list[int]) -> dict[str, int]:
         except StripeEvent.DoesNotExist:
             outcome = "missing"
         except Exception:
-            # event_process recorded the attempt and the error; the retries start here,
-            # after the policy's first wait.
-            event_process_task.apply_async((event_id,), countdown=RETRY_BACKOFF)
+            # event_process recorded the attempt, the error and when to try again:
+            # the dispatcher retries it then.
             outcome = "retrying"
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
-
-
-@shared_task
-def events_sweep_task() -> int:
-    """Periodic: re-enqueue events that were stored but never processed."""
-    return events.events_sweep()
 
 
 @shared_task
@@ -118,13 +148,20 @@ def balances_sweep_task() -> dict:
     return connect.balances_sweep()
 
 
-@shared_task(**STRIPE_RETRY)
+@shared_task
 def debit_execute_task(debit_id: int) -> str:
     """Perform a contractor debit created by staff."""
-    return debits.debit_execute(debit_id=debit_id).status
+    return _run(
+        "debit",
+        ContractorDebit,
+        debit_id,
+        lambda: debits.debit_execute(debit_id=debit_id).status,
+    )
 
 
-@shared_task(**STRIPE_RETRY)
+@shared_task
 def refund_execute_task(refund_id: int) -> str:
     """Send a staff-requested refund to Stripe."""
-    return refunds.refund_execute(refund_id=refund_id).status
+    return _run(
+        "refund", Refund, refund_id, lambda: refunds.refund_execute(refund_id=refund_id).status
+    )

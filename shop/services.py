@@ -183,12 +183,13 @@ def _open_checkout_with(*, buyer: User, lines: set[tuple[int, int, int]]) -> uui
 
 
 def order_fulfil(*, order_id: int, seller: User) -> Order:
-    """The contractor delivered: mark the order fulfilled and capture its payment.
+    """The contractor delivered: mark the order fulfilled and ask for its capture.
 
-    The capture runs in a Celery task after this transaction commits, so the
-    contractor's click never waits on Stripe.
+    The capture is a row (the payment's action, core/outbox.py) written in the same
+    transaction, handed to a worker once it commits: the contractor's click never
+    waits on Stripe, and neither a broker outage nor a lost message strands it.
     """
-    from payments.tasks import payment_capture_task
+    from payments.services.intents import payment_capture_request
 
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
@@ -200,7 +201,7 @@ def order_fulfil(*, order_id: int, seller: User) -> Order:
         if payment is None or order.status != Order.Status.AUTHORIZED:
             raise InvalidTransition("Order", order.status, Order.Status.FULFILLED)
         order, _ = order_transition(order_id=order.pk, status=Order.Status.FULFILLED)
-        transaction.on_commit(lambda: payment_capture_task.delay(payment.pk))
+        payment_capture_request(payment_id=payment.pk)
     return order
 
 

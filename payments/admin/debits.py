@@ -10,6 +10,7 @@ from payments.models import ContractorDebit
 from payments.services.debits import debit_create
 
 from .forms import DebitForm
+from .retry import retry_selected
 
 
 @admin.register(ContractorDebit)
@@ -33,6 +34,15 @@ class ContractorDebitAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    actions = ["retry_action"]
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm("payments.add_contractordebit")
+
+    @admin.action(description="Send the selected pending debits again now", permissions=["retry"])
+    def retry_action(self, request, queryset):
+        retry_selected(self, request, queryset, "debits")
 
     def add_view(self, request, form_url="", extra_context=None):
         """Our own form: validated by the debit service, created by it, run by a task.

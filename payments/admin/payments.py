@@ -4,11 +4,8 @@ Every action asks a service; the Stripe call itself runs in a Celery task, so a
 click never waits on Stripe and a retried task is harmless.
 """
 
-from functools import partial
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -18,16 +15,17 @@ from django.utils.html import format_html
 from core.admin import money_column, stripe_link
 from core.money import format_amount, to_decimal_string
 from payments.models import Payment, Refund
+from payments.services import intents
 from payments.services.refunds import (
     RefundError,
     refund_policy,
     refund_request,
     refundable_amount,
 )
-from payments.tasks import payment_cancel_task, payment_capture_task
 from shop.models import Order
 
 from .forms import RefundForm
+from .retry import retry_selected
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -53,23 +51,13 @@ def refund_url(payment: Payment) -> str:
 
 def payment_capture_enqueue(modeladmin, request, payments) -> None:
     """Shared by the payment and order admins: capture authorised payments."""
-    queued = 0
-    for payment in payments:
-        if payment.status == Payment.Status.AUTHORIZED:
-            transaction.on_commit(partial(payment_capture_task.delay, payment.pk))
-            queued += 1
+    queued = sum(intents.payment_capture_request(payment_id=p.pk) for p in payments)
     _report(modeladmin, request, queued, "capture", len(payments))
 
 
 def payment_cancel_enqueue(modeladmin, request, payments) -> None:
     """Shared by the payment and order admins: release authorisations."""
-    queued = 0
-    for payment in payments:
-        if payment.status in (Payment.Status.PENDING, Payment.Status.AUTHORIZED):
-            transaction.on_commit(
-                partial(payment_cancel_task.delay, payment.pk, "requested_by_customer")
-            )
-            queued += 1
+    queued = sum(intents.payment_cancel_request(payment_id=p.pk) for p in payments)
     _report(modeladmin, request, queued, "cancellation", len(payments))
 
 
@@ -100,7 +88,7 @@ class PaymentAdmin(ReadOnlyAdmin):
     search_fields = ("stripe_payment_intent_id", "stripe_charge_id", "order__public_id")
     list_select_related = ("order",)
     readonly_fields = ("intent_link", "charge_link", "transfer_link", "refund_button")
-    actions = ["refund_action", "capture_action", "cancel_action"]
+    actions = ["refund_action", "capture_action", "cancel_action", "retry_action"]
     total = money_column("amount", "Amount")
     captured = money_column("amount_captured", "Captured")
     refunded = money_column("amount_refunded", "Refunded")
@@ -148,6 +136,10 @@ class PaymentAdmin(ReadOnlyAdmin):
     @admin.action(description="Cancel the selected authorisations", permissions=["capture"])
     def cancel_action(self, request, queryset):
         payment_cancel_enqueue(self, request, list(queryset))
+
+    @admin.action(description="Retry their capture or cancellation now", permissions=["capture"])
+    def retry_action(self, request, queryset):
+        retry_selected(self, request, queryset, "captures", "cancellations")
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.refund_view)
@@ -220,9 +212,20 @@ class RefundAdmin(ReadOnlyAdmin):
     readonly_fields = ("refund_link",)
     total = money_column("amount", "Amount")
 
+    actions = ["retry_action"]
+
     @admin.display(description="In Stripe")
     def refund_link(self, obj):
         return stripe_link(obj.stripe_refund_id)
+
+    def has_retry_permission(self, request):
+        return can_refund(request)
+
+    @admin.action(
+        description="Send the selected requested refunds again now", permissions=["retry"]
+    )
+    def retry_action(self, request, queryset):
+        retry_selected(self, request, queryset, "refunds")
 
 
 def order_payments(orders, status: str | None = None) -> list[Payment]:

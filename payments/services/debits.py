@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from accounts.models import UserProfile
+from core import outbox
 from core.commit import after_commit
 from core.metrics import MONEY_OPERATIONS
 from core.money import format_amount
@@ -91,7 +92,8 @@ def debit_create(
     created_by_id: int | None,
     order_id: int | None = None,
 ) -> ContractorDebit:
-    """Record a debit (see `debit_check`) and have a Celery task perform it after commit."""
+    """Record a debit (see `debit_check`) and have a Celery task perform it after commit
+    (the row is the record of the work: core/outbox.py)."""
     from payments.tasks import debit_execute_task
 
     with transaction.atomic():
@@ -114,8 +116,9 @@ def debit_create(
             reason=reason.strip(),
             method=method,
             created_by_id=created_by_id,
+            **outbox.first_dispatch(),
         )
-        transaction.on_commit(lambda: debit_execute_task.delay(debit.pk))
+        outbox.enqueue_on_commit(debit_execute_task, debit.pk)
     return debit
 
 

@@ -1,13 +1,18 @@
-"""Webhook events: store once, process through the handler registry, retry, sweep."""
+"""Webhook events: store once, process through the handler registry, retry.
+
+A stored event is an outbox row (core/outbox.py): it is due a lease after it
+arrived, so the dispatcher processes it if the fast path (payments/webhooks/outbox.py)
+never did, and a failed one is due again after a backoff.
+"""
 
 import json
 import logging
-from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core import outbox
 from core.metrics import WEBHOOK_EVENTS
 from core.statemachine import transition_update
 from payments.models import StripeEvent
@@ -15,8 +20,7 @@ from payments.webhooks.registry import route_for
 
 logger = logging.getLogger(__name__)
 
-# Events older than this and still unprocessed are re-enqueued by the sweeper.
-SWEEP_AFTER = timedelta(minutes=2)
+# After this many failed tries an event is left for staff to replay from admin.
 MAX_ATTEMPTS = 10
 
 
@@ -52,10 +56,10 @@ def event_store(*, event: dict, endpoint: str, body: str | None = None) -> tuple
 
 _INSERT_TEXT = (
     "INSERT INTO payments_stripeevent (stripe_id, type, endpoint, account, livemode, payload,"
-    " status, received_at, attempts, last_error)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 0, '') RETURNING id"
+    " status, received_at, due_at, dispatches, attempts, last_error)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 1, 0, '') RETURNING id"
 )
-_INSERT_JSONB = _INSERT_TEXT.replace("%s, %s, %s, 0", "%s::jsonb, %s, %s, 0")  # PostgreSQL
+_INSERT_JSONB = _INSERT_TEXT.replace("%s, %s, %s, %s, 1", "%s::jsonb, %s, %s, %s, 1")  # PostgreSQL
 
 
 def _insert(event: dict, endpoint: str, body: str | None) -> int:
@@ -68,6 +72,7 @@ def _insert(event: dict, endpoint: str, body: str | None) -> int:
     """
     connection = transaction.get_connection()
     payload = body if body is not None else json.dumps(event)
+    now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
             _INSERT_JSONB if connection.vendor == "postgresql" else _INSERT_TEXT,
@@ -79,7 +84,9 @@ def _insert(event: dict, endpoint: str, body: str | None) -> int:
                 bool(event.get("livemode")),
                 payload,
                 StripeEvent.Status.RECEIVED,
-                connection.ops.adapt_datetimefield_value(timezone.now()),
+                connection.ops.adapt_datetimefield_value(now),
+                # Handed out by the fast path now; the dispatcher's if still here later.
+                connection.ops.adapt_datetimefield_value(now + outbox.lease()),
             ],
         )
         return cursor.fetchone()[0]
@@ -92,7 +99,9 @@ def _finish(event: StripeEvent, status: str, error: str = "") -> None:
     # cannot lose one. A locked read and a save cost two more round trips
     # (BEGIN/SELECT … FOR UPDATE/UPDATE/COMMIT; bench/README.md).
     changes = {"attempts": F("attempts") + 1, "last_error": error[:4000]}
-    if status != StripeEvent.Status.FAILED:
+    if status == StripeEvent.Status.FAILED:
+        changes["due_at"] = timezone.now() + outbox.backoff(event.attempts + 1)
+    else:
         changes["processed_at"] = timezone.now()
     WEBHOOK_EVENTS.labels(event.type, status).inc()
     if not transition_update(StripeEvent, event.pk, status, changes=changes):
@@ -128,20 +137,3 @@ def event_process(*, event_id: int, replay: bool = False) -> str:
         return StripeEvent.Status.IGNORED
     _finish(event, StripeEvent.Status.PROCESSED)
     return StripeEvent.Status.PROCESSED
-
-
-def events_sweep(*, now=None) -> int:
-    """Re-enqueue events left unprocessed (lost task, worker crash); returns how many."""
-    from payments.tasks import event_process_task
-
-    now = now or timezone.now()
-    stuck = StripeEvent.objects.filter(
-        status__in=[StripeEvent.Status.RECEIVED, StripeEvent.Status.FAILED],
-        received_at__lt=now - SWEEP_AFTER,
-        attempts__lt=MAX_ATTEMPTS,
-    ).values_list("pk", flat=True)[:500]
-    count = 0
-    for event_id in stuck:
-        event_process_task.delay(event_id)
-        count += 1
-    return count

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core import outbox
 from core.commit import after_commit
 from core.metrics import MONEY_OPERATIONS
 from core.statemachine import InvalidTransition, is_allowed, transition, transition_locked
@@ -265,17 +266,57 @@ def order_flag(*, order_id: int, reason: str) -> None:
         order.save(update_fields=["flagged", "flag_reason", "updated_at"])
 
 
+def payment_capture_request(*, payment_id: int) -> bool:
+    """Ask for an authorised payment's capture (the order was fulfilled, or staff asked);
+    False when the payment is not authorised. Call inside the caller's transaction:
+    the capture is handed to a worker once it commits, and by the dispatcher
+    (core/outbox.py) if that message never arrives."""
+    return _action_request(payment_id, Payment.Action.CAPTURE, "", {Payment.Status.AUTHORIZED})
+
+
+def payment_cancel_request(*, payment_id: int, reason: str = "requested_by_customer") -> bool:
+    """Ask for an authorisation to be released (staff, the buyer, expiry with
+    `abandoned`); False when the payment can no longer be canceled."""
+    cancelable = {s for s in Payment.Status if is_allowed(Payment.TRANSITIONS, s, "canceled")}
+    return _action_request(payment_id, Payment.Action.CANCEL, reason, cancelable)
+
+
+def _action_request(payment_id: int, action: str, reason: str, allowed: set) -> bool:
+    from payments.tasks import payment_cancel_task, payment_capture_task
+
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if payment.status not in allowed:
+            return False
+        if payment.action == action and payment.due_at is not None:
+            return True  # asked already: it is on its way
+        Payment.objects.filter(pk=payment.pk).update(
+            action=action, action_reason=reason, **outbox.first_dispatch()
+        )
+        task = payment_capture_task if action == Payment.Action.CAPTURE else payment_cancel_task
+        outbox.enqueue_on_commit(task, payment.pk)
+    return True
+
+
+def _action_done(payment: Payment) -> None:
+    """Stripe has answered the capture or cancellation for good (done or refused)."""
+    Payment.objects.filter(pk=payment.pk).update(action="", action_reason="", due_at=None)
+
+
 def payment_capture(*, payment_id: int) -> Payment:
-    """Capture an authorised payment (after fulfilment, or by staff).
+    """Capture an authorised payment (its capture was asked for: see
+    `payment_capture_request`).
 
     A capture Stripe refuses (the authorisation was canceled or has expired)
     flags the order and records why; an unreachable Stripe raises
-    GatewayUnavailable so the task retries with the same idempotency key.
+    GatewayUnavailable, and the task tries again later with the same idempotency key.
     """
     payment = Payment.objects.get(pk=payment_id)
     if payment.status == Payment.Status.CAPTURED:
+        _action_done(payment)
         return payment
     if payment.status != Payment.Status.AUTHORIZED:
+        _action_done(payment)
         raise InvalidTransition("Payment", payment.status, Payment.Status.CAPTURED)
     try:
         intent = gateway.payment_intent_capture(
@@ -294,54 +335,75 @@ def payment_capture(*, payment_id: int) -> Payment:
                 last_error_code=getattr(exc, "code", "") or "capture_failed",
                 last_error_message=str(exc)[:1000],
             )
+            _action_done(payment)
             order_flag(order_id=payment.order_id, reason=f"Capture failed: {exc}")
         MONEY_OPERATIONS.labels("capture", "failed").inc()
         payment.refresh_from_db()
         return payment
     MONEY_OPERATIONS.labels("capture", "succeeded").inc()
-    return payment_apply_intent(intent) or payment
+    with transaction.atomic():
+        applied = payment_apply_intent(intent)
+        _action_done(payment)
+    return applied or payment
+
+
+def payment_cancel_requested(*, payment_id: int) -> Payment:
+    """Cancel a payment whose cancellation was asked for, with the reason asked."""
+    payment = Payment.objects.get(pk=payment_id)
+    return payment_cancel(
+        payment_id=payment_id, reason=payment.action_reason or "requested_by_customer"
+    )
 
 
 def payment_cancel(*, payment_id: int, reason: str = "requested_by_customer") -> Payment:
     """Release an authorisation; `abandoned` is how expiry cancels (order → expired)."""
     payment = Payment.objects.get(pk=payment_id)
     if payment.status == Payment.Status.CANCELED:
+        _action_done(payment)
         return payment
     if not is_allowed(Payment.TRANSITIONS, payment.status, Payment.Status.CANCELED):
+        _action_done(payment)
         raise InvalidTransition("Payment", payment.status, Payment.Status.CANCELED)
     if not payment.stripe_payment_intent_id:
         # Never reached Stripe: nothing is held on the card.
         with transaction.atomic():
             transition(Payment, payment.pk, Payment.Status.CANCELED)
             transition(Order, payment.order_id, Order.Status.CANCELED)
+            _action_done(payment)
         payment.refresh_from_db()
         return payment
-    intent = gateway.payment_intent_cancel(
-        payment_intent=payment.stripe_payment_intent_id,
-        reason=reason,
-        idempotency_key=f"payment-{payment.pk}-cancel",
-    )
-    return payment_apply_intent(intent) or payment
+    try:
+        intent = gateway.payment_intent_cancel(
+            payment_intent=payment.stripe_payment_intent_id,
+            reason=reason,
+            idempotency_key=f"payment-{payment.pk}-cancel",
+        )
+    except gateway.GatewayRejected as exc:
+        # Already captured or canceled at Stripe: record what Stripe has, stop asking.
+        intent = gateway.payment_intent_retrieve(payment_intent=payment.stripe_payment_intent_id)
+        with transaction.atomic():
+            payment_apply_intent(intent)
+            _action_done(payment)
+            order_flag(order_id=payment.order_id, reason=f"Cancellation failed: {exc}")
+        payment.refresh_from_db()
+        return payment
+    with transaction.atomic():
+        applied = payment_apply_intent(intent)
+        _action_done(payment)
+    return applied or payment
 
 
 def authorizations_expire(*, now: datetime | None = None) -> int:
-    """Cancel authorisations older than AUTHORIZATION_TTL_HOURS; returns how many.
+    """Ask for the cancellation of authorisations older than AUTHORIZATION_TTL_HOURS
+    (as `abandoned`); returns how many.
 
     Runs on Celery beat, well before Stripe's own 7-day limit, so the order ends
-    as "expired" on our terms and the buyer's hold is released.
+    as "expired" on our terms and the buyer's hold is released. A fulfilled order's
+    payment, waiting for its capture, is left to the capture.
     """
     now = now or timezone.now()
     cutoff = now - timedelta(hours=settings.AUTHORIZATION_TTL_HOURS)
     stale = Payment.objects.filter(
-        status=Payment.Status.AUTHORIZED, authorized_at__lt=cutoff
+        status=Payment.Status.AUTHORIZED, authorized_at__lt=cutoff, action=""
     ).values_list("pk", flat=True)
-    expired = 0
-    for payment_id in stale:
-        try:
-            payment_cancel(payment_id=payment_id, reason="abandoned")
-            expired += 1
-        except gateway.GatewayRejected as exc:
-            logger.warning("Could not expire payment %s: %s", payment_id, exc)
-            payment = Payment.objects.get(pk=payment_id)
-            order_flag(order_id=payment.order_id, reason=f"Expiry failed: {exc}")
-    return expired
+    return sum(payment_cancel_request(payment_id=pk, reason="abandoned") for pk in stale)

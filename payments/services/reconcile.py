@@ -2,7 +2,9 @@
 
 For each of our payments we read the PaymentIntent (with its charge) and its
 refunds; for each debit, the Stripe object it made; and we list Stripe's recent
-PaymentIntents to find any that belong to an order we do not know. Read-only.
+PaymentIntents to find any that belong to an order we do not know; and work of ours
+that should have reached Stripe by now (a capture, a refund, an event) is listed
+too. Read-only.
 """
 
 import csv
@@ -16,6 +18,7 @@ from django.utils import timezone
 
 from payments import gateway
 from payments.models import ContractorDebit, Payment, Refund
+from payments.services.stranded import stranded_work
 
 # Which Stripe intent statuses each of our payment statuses may stand for.
 INTENT_STATUSES: dict[str, set[str]] = {
@@ -180,6 +183,16 @@ def _unknown_intents(since: datetime, known: set[str]) -> Iterator[Mismatch]:
         after = page["data"][-1]["id"]
 
 
+def _stranded() -> Iterator[Mismatch]:
+    """Work that should have reached Stripe by now (payments/services/stranded.py): our
+    books and Stripe's agree on it, and that is the problem."""
+    now = timezone.now()
+    for work in stranded_work(now=now):
+        yield Mismatch(
+            work.kind, work.ours, work.stripe_id, "stranded", f"{work.what}, {work.age(now)}", "—"
+        )
+
+
 LAST_RUN_KEY = "reconcile:last-mismatches"
 
 
@@ -196,6 +209,7 @@ def reconcile(*, since: datetime | None = None) -> list[Mismatch]:
     for debit in debits:
         mismatches.extend(_debit_mismatches(debit))
     mismatches.extend(_unknown_intents(since, known))
+    mismatches.extend(_stranded())
     # For /metrics (ops/backlog.py): how the last run ended, whoever ran it.
     cache.set(LAST_RUN_KEY, len(mismatches), None)
     return mismatches

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, Sum
 
+from core import outbox
 from core.commit import after_commit
 from core.metrics import MONEY_OPERATIONS
 from core.money import format_amount
@@ -65,7 +66,8 @@ def refund_request(
     refund_application_fee: bool | None = None,
     requested_by_id: int | None = None,
 ) -> Refund:
-    """Record a refund of `amount` and have a Celery task send it to Stripe.
+    """Record a refund of `amount` and have a Celery task send it to Stripe (the row is
+    the record of the work: core/outbox.py).
 
     Refuses zero, negative, and more than captured minus already refunded
     (counting refunds still in flight), under a lock on the payment.
@@ -99,9 +101,10 @@ def refund_request(
             if refund_application_fee is None
             else refund_application_fee,
             requested_by_id=requested_by_id,
+            **outbox.first_dispatch(),
         )
         after_commit(notify.refund_issued, refund)
-        transaction.on_commit(lambda: refund_execute_task.delay(refund.pk))
+        outbox.enqueue_on_commit(refund_execute_task, refund.pk)
     return refund
 
 

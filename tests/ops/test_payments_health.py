@@ -1,17 +1,32 @@
 """manage.py payments_health: exit 1 on stranded money work, for cron or a monitor."""
 
+import time
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 
-from payments.models import Payment, Payout, Refund, StripeEvent
+from payments.dispatch import LAST_DISPATCH_KEY
+from payments.models import ContractorDebit, Payment, Payout, Refund, StripeEvent
 from shop.models import Order
 from tests.factories import OrderFactory, PaymentFactory, RefundFactory
 
 pytestmark = pytest.mark.django_db
-LONG_AGO = timezone.now() - timedelta(minutes=10)
+
+
+@pytest.fixture(autouse=True)
+def dispatcher_ran():
+    """Beat's dispatcher ran a moment ago, as on a healthy deployment."""
+    cache.set(LAST_DISPATCH_KEY, time.time(), None)
+    yield
+    cache.delete(LAST_DISPATCH_KEY)
+
+
+def long_ago():
+    """Ten minutes before now (now: the test's, not the module's import time)."""
+    return timezone.now() - timedelta(minutes=10)
 
 
 def run(capsys):
@@ -33,21 +48,53 @@ def test_nothing_stranded_exits_0(capsys):
     assert "Nothing is stranded." in output
 
 
+@pytest.mark.parametrize("last_run", [None, 61])
+def test_a_silent_dispatcher_is_reported(capsys, last_run):
+    if last_run is None:
+        cache.delete(LAST_DISPATCH_KEY)  # beat never ran
+    else:
+        cache.set(LAST_DISPATCH_KEY, time.time() - last_run, None)
+
+    code, output = run(capsys)
+
+    assert code == 1
+    assert "!! outbox_dispatcher_late = 1" in output
+
+
 def stuck_event():
     event = StripeEvent.objects.create(
         stripe_id="evt_stuck", type="payment_intent.succeeded", endpoint="platform", payload={}
     )
-    StripeEvent.objects.filter(pk=event.pk).update(received_at=LONG_AGO)
+    StripeEvent.objects.filter(pk=event.pk).update(received_at=long_ago())
 
 
 def overdue_capture():
     order = OrderFactory(status=Order.Status.FULFILLED)
-    Order.objects.filter(pk=order.pk).update(updated_at=LONG_AGO)
+    PaymentFactory(order=order, status=Payment.Status.AUTHORIZED, action="capture")
+    Order.objects.filter(pk=order.pk).update(updated_at=long_ago())
+
+
+def overdue_cancellation():
+    payment = PaymentFactory(status=Payment.Status.AUTHORIZED, action="cancel")
+    Payment.objects.filter(pk=payment.pk).update(updated_at=long_ago())
+
+
+def unsent_debit():
+    order = OrderFactory()
+    debit = ContractorDebit.objects.create(
+        contractor=order.seller, amount=100, currency="usd", reason="x", method="account_debit"
+    )
+    ContractorDebit.objects.filter(pk=debit.pk).update(created_at=long_ago())
+
+
+def given_up_refund():
+    """A refund the dispatcher stopped retrying (it is recent: only that is wrong)."""
+    RefundFactory(payment=PaymentFactory(status=Payment.Status.CAPTURED), dispatches=25)
 
 
 def unsent_refund():
     refund = RefundFactory(payment=PaymentFactory(status=Payment.Status.CAPTURED))
-    Refund.objects.filter(pk=refund.pk).update(created_at=LONG_AGO)
+    Refund.objects.filter(pk=refund.pk).update(created_at=long_ago())
 
 
 def expiring_authorisation():
@@ -73,7 +120,10 @@ def failed_payout():
     [
         (stuck_event, "webhook_events_unprocessed"),
         (overdue_capture, "captures_overdue"),
+        (overdue_cancellation, "cancellations_overdue"),
         (unsent_refund, "refunds_unsent"),
+        (unsent_debit, "debits_unsent"),
+        (given_up_refund, "outbox_given_up"),
         (expiring_authorisation, "authorisations_expiring"),
         (failed_payout, "payouts_failed_recent"),
     ],

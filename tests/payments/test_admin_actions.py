@@ -39,7 +39,10 @@ def test_order_cancel_action_releases_the_authorisation(client, staff_user, post
     client.force_login(staff_user)
     with mock.patch("payments.tasks.payment_cancel_task.delay") as delay:
         post_action(client, "shop_order", "cancel_action", [authorised.order_id])
-    delay.assert_called_once_with(authorised.pk, "requested_by_customer")
+    delay.assert_called_once_with(authorised.pk)
+    authorised.refresh_from_db()
+    assert (authorised.action, authorised.action_reason) == ("cancel", "requested_by_customer")
+    assert authorised.due_at is not None  # the dispatcher's, should the message be lost
 
 
 def test_replay_re_runs_processing(client, staff_user, post_action):

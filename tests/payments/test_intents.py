@@ -283,6 +283,12 @@ def test_expiry_cancels_only_stale_authorisations(gw, settings):
     )
 
     assert intents.authorizations_expire() == 1
+    stale.refresh_from_db()
+    assert (stale.action, stale.action_reason) == ("cancel", "abandoned")
+    assert intents.authorizations_expire() == 0  # asked already: not asked twice
+    gw.payment_intent_cancel.assert_not_called()  # the worker does it
+
+    intents.payment_cancel_requested(payment_id=stale.pk)
 
     gw.payment_intent_cancel.assert_called_once_with(
         payment_intent=stale.stripe_payment_intent_id,
@@ -292,6 +298,7 @@ def test_expiry_cancels_only_stale_authorisations(gw, settings):
     stale.refresh_from_db()
     fresh.refresh_from_db()
     assert stale.order.status == Order.Status.EXPIRED
+    assert (stale.action, stale.due_at) == ("", None)  # done: nothing left to hand out
     assert fresh.status == Payment.Status.AUTHORIZED
 
 

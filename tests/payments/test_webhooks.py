@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from payments.models import Payment, StripeEvent
-from payments.services.events import event_process, events_sweep
+from payments.services.events import event_process
 from shop.models import Order
 from tests.factories import PaymentFactory, payment_intent_snapshot
 from tests.payments.webhook_helpers import event, post_event, post_signed
@@ -225,29 +225,6 @@ def test_dispute_flags_the_order(client, secrets, celery_eager, django_capture_o
     payment.order.refresh_from_db()
     assert payment.order.flagged
     assert "fraudulent" in payment.order.flag_reason
-
-
-def test_sweeper_re_enqueues_only_old_unprocessed_events():
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    old = StripeEvent.objects.create(stripe_id="evt_old", type="x", endpoint="platform", payload={})
-    StripeEvent.objects.filter(pk=old.pk).update(received_at=timezone.now() - timedelta(minutes=10))
-    StripeEvent.objects.create(stripe_id="evt_new", type="x", endpoint="platform", payload={})
-    done = StripeEvent.objects.create(
-        stripe_id="evt_done",
-        type="x",
-        endpoint="platform",
-        payload={},
-        status=StripeEvent.Status.PROCESSED,
-    )
-    StripeEvent.objects.filter(pk=done.pk).update(
-        received_at=timezone.now() - timedelta(minutes=10)
-    )
-    with mock.patch("payments.tasks.event_process_task.delay") as delay:
-        assert events_sweep() == 1
-    delay.assert_called_once_with(old.pk)
 
 
 def test_finishing_an_event_follows_its_transition_table(caplog):

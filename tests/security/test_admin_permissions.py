@@ -615,6 +615,9 @@ CUSTOM_ACTION_PERMISSIONS = {
     ("shop.order", "refund"): "payments.add_refund",
     ("shop.order", "capture"): "payments.change_payment",
     ("payments.stripeevent", "replay"): "payments.change_stripeevent",
+    ("payments.payment", "retry"): "payments.change_payment",
+    ("payments.refund", "retry"): "payments.add_refund",
+    ("payments.contractordebit", "retry"): "payments.add_contractordebit",
 }
 
 
@@ -661,13 +664,42 @@ def captured_payment() -> Payment:
     return make_payment(Payment.Status.CAPTURED)
 
 
+def capture_given_up() -> Payment:
+    payment = authorised_payment()
+    Payment.objects.filter(pk=payment.pk).update(action="capture", dispatches=25)
+    payment.refresh_from_db()
+    return payment
+
+
+def refund_given_up() -> Refund:
+    return Refund.objects.create(
+        payment=captured_payment(), amount=100, currency="usd", dispatches=25
+    )
+
+
+def debit_given_up() -> ContractorDebit:
+    debit = BUILDERS["payments.contractordebit"]()
+    ContractorDebit.objects.filter(pk=debit.pk).update(status="pending", dispatches=25)
+    debit.refresh_from_db()
+    return debit
+
+
 ACTION_SPECS: dict[tuple[str, str], ActionSpec] = {
     ("payments.payment", "capture_action"): ActionSpec(
         authorised_payment, queued(payment_capture_task, lambda p: (p.pk,))
     ),
     ("payments.payment", "cancel_action"): ActionSpec(
         authorised_payment,
-        queued(payment_cancel_task, lambda p: (p.pk, "requested_by_customer")),
+        queued(payment_cancel_task, lambda p: (p.pk,)),
+    ),
+    ("payments.payment", "retry_action"): ActionSpec(
+        capture_given_up, queued(payment_capture_task, lambda p: (p.pk,))
+    ),
+    ("payments.refund", "retry_action"): ActionSpec(
+        refund_given_up, queued(refund_execute_task, lambda r: (r.pk,))
+    ),
+    ("payments.contractordebit", "retry_action"): ActionSpec(
+        debit_given_up, queued(debit_execute_task, lambda d: (d.pk,))
     ),
     ("payments.payment", "refund_action"): ActionSpec(captured_payment, redirected_to(refund_url)),
     ("shop.order", "capture_action"): ActionSpec(
@@ -676,7 +708,7 @@ ACTION_SPECS: dict[tuple[str, str], ActionSpec] = {
     ),
     ("shop.order", "cancel_action"): ActionSpec(
         lambda: authorised_payment().order,
-        queued(payment_cancel_task, lambda o: (order_payment(o).pk, "requested_by_customer")),
+        queued(payment_cancel_task, lambda o: (order_payment(o).pk,)),
     ),
     ("shop.order", "refund_action"): ActionSpec(
         lambda: captured_payment().order, redirected_to(lambda o: refund_url(order_payment(o)))
