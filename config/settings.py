@@ -312,6 +312,11 @@ CONNECT_ONBOARDING = env("CONNECT_ONBOARDING", default="hosted")
 # (payments/services/stripe_reads.py). Stripe allows 25 calls/s in test mode, 100 live.
 STRIPE_SYNC_MIN_SECONDS = env.int("STRIPE_SYNC_MIN_SECONDS", default=5)
 STRIPE_READS_PER_MINUTE = env.int("STRIPE_READS_PER_MINUTE", default=30)
+# Our idempotency keys come from our rows ("payment-7-capture"): two installs sharing
+# one Stripe account would get each other's answers. The gateway puts this prefix on
+# every key. Unset: a hash of the database's engine, host, port and name (so every
+# process must see the same DATABASE_URL; set it explicitly in production). "": none.
+STRIPE_IDEMPOTENCY_PREFIX = env("STRIPE_IDEMPOTENCY_PREFIX", default=None)
 
 # --- Marketplace policy ------------------------------------------------------
 PLATFORM_FEE_BPS = env.int("PLATFORM_FEE_BPS", default=1000)

@@ -1,9 +1,15 @@
-"""`manage.py check --deploy`: production's Stripe credentials are real ones."""
+"""System checks for the Stripe settings.
+
+`manage.py check --deploy`: production's Stripe credentials are real ones.
+Every start-up (runserver, migrate, check): `STRIPE_API_VERSION` is one the
+shop's requests and webhook handlers are written for (payments/gateway/version.py).
+"""
 
 from django.conf import settings
 from django.core import checks
 
 from core.deploy import REQUIRED_STRIPE_SETTINGS, stripe_settings_problems
+from payments.gateway.version import PINNED_API_VERSION, api_version_problem, is_newer_than_pinned
 
 
 @checks.register(checks.Tags.security, deploy=True)
@@ -18,3 +24,24 @@ def stripe_credentials_check(app_configs=None, **kwargs) -> list[checks.CheckMes
         )
         for problem in stripe_settings_problems(values)
     ]
+
+
+@checks.register()
+def stripe_api_version_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """An older API version breaks every checkout: refused. A newer one is allowed
+    (an upgrade under test) but said out loud."""
+    version = settings.STRIPE_API_VERSION
+    problem = api_version_problem(version)
+    if problem:
+        return [checks.Error(problem, hint="Unset STRIPE_API_VERSION.", id="payments.E002")]
+    if is_newer_than_pinned(version):
+        return [
+            checks.Warning(
+                f"STRIPE_API_VERSION {version!r} is newer than {PINNED_API_VERSION!r}, the "
+                "version the shop is written and tested for.",
+                hint="Run the test suite against it, then move the pin "
+                "(payments/gateway/version.py) and the stripe package together.",
+                id="payments.W001",
+            )
+        ]
+    return []

@@ -6,7 +6,7 @@ import fnmatch
 import itertools
 from dataclasses import asdict, dataclass
 
-KINDS = ("500", "429", "drop", "drop_after")
+KINDS = ("500", "500_after", "429", "drop", "drop_after")
 
 
 @dataclass
@@ -14,10 +14,14 @@ class FaultRule:
     """Fail the next ``remaining`` calls whose method and path match.
 
     ``path`` is a glob (``/v1/payment_intents/*/capture``); ``method`` is an
-    HTTP verb or ``*``. Kinds: ``500`` (api_error), ``429`` (rate limit),
-    ``drop`` (connection closed before the request is handled) and
-    ``drop_after`` (handled, then the connection is closed before the answer,
-    the case idempotency keys exist for).
+    HTTP verb or ``*``. Kinds: ``500`` (an ``api_error`` instead of running the
+    handler: nothing changes), ``500_after`` (the handler runs and its changes
+    stay, then the answer is an ``api_error``: Stripe's "indeterminate" 500),
+    ``429`` (rate limit), ``drop`` (connection closed before the request is
+    handled) and ``drop_after`` (handled, then the connection is closed before
+    the answer, the case idempotency keys exist for). A 500 of either kind is
+    stored for the request's idempotency key when the request got as far as
+    its handler, as Stripe stores its own 500s.
     """
 
     id: int

@@ -18,9 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import stripe
-
-from . import ids
+from . import ids, versions
 from .clock import Clock
 from .config import SandboxConfig
 from .errors import StripeError
@@ -28,10 +26,11 @@ from .faults import Faults
 from .idempotency import IdempotencyCache
 from .money import Ledger
 from .render import public
+from .request_log import LoggedCall
 from .store import Obj, Store
 from .webhooks.delivery import Delivery, Dispatcher, Target
 
-API_VERSION = stripe.api_version
+API_VERSION = versions.DEFAULT
 PLATFORM_ACCOUNT_ID = "acct_1SandboxPlatformAcct0"
 APPLICATION_ID = "ca_1SandboxPlatformApplication"
 
@@ -81,9 +80,9 @@ class Sandbox:
         self.ledger = Ledger(self)
         self.ledger.rebuild()
         self.faults = Faults()
-        # (unix time, method, path, status) of recent /v1 calls: lets tests and
-        # benchmarks see the call rate the "Stripe" side actually received.
-        self.request_log: deque[tuple[float, str, str, int]] = deque(maxlen=200_000)
+        # Recent /v1 calls: lets tests and benchmarks see the call rate the
+        # "Stripe" side actually received, and what each call sent.
+        self.request_log: deque[LoggedCall] = deque(maxlen=200_000)
         self.idempotency = IdempotencyCache(self.store, config.idempotency_capacity)
         self.dispatcher = Dispatcher(
             retry_base=config.webhook_retry_base,
@@ -180,8 +179,18 @@ class Sandbox:
             event["account"] = account
         self.store.add(event, account)
         if targets:
-            payload = json.dumps(public(event), indent=2).encode()
-            self._outbox.extend(Delivery(event["id"], event_type, payload, t) for t in targets)
+            body = public(event)
+            payloads: dict[str, bytes] = {}
+            for target in targets:
+                # Each endpoint gets the event in its own API version (Stripe renders
+                # the object in it too; the sandbox's objects have one shape, so only
+                # the version field differs).
+                version = target.api_version or API_VERSION
+                if version not in payloads:
+                    payloads[version] = json.dumps(
+                        {**body, "api_version": version}, indent=2
+                    ).encode()
+                self._outbox.append(Delivery(event["id"], event_type, payloads[version], target))
         return event
 
     def _targets(self, event_type: str, *, connect: bool) -> list[Target]:
@@ -198,7 +207,14 @@ class Sandbox:
                 continue
             enabled = endpoint["enabled_events"]
             if "*" in enabled or event_type in enabled:
-                targets.append(Target(endpoint["url"], endpoint["_secret"], endpoint["id"]))
+                targets.append(
+                    Target(
+                        endpoint["url"],
+                        endpoint["_secret"],
+                        endpoint["id"],
+                        endpoint["api_version"],
+                    )
+                )
         return targets
 
     def _delivered(self, event_id: str) -> None:

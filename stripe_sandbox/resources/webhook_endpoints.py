@@ -1,4 +1,12 @@
-"""Webhook endpoints registered through the API; the sandbox delivers to them too."""
+"""Webhook endpoints registered through the API; the sandbox delivers to them too.
+
+As on Stripe: ``connect=true`` endpoints receive events from connected accounts,
+the others the platform's own; ``api_version`` is fixed at creation (the update
+endpoint has no such parameter) and defaults to the account's version; an
+unknown version is refused by the parameter validator (the SDK lists every
+version that exists); the signing ``secret`` is in the creation answer only.
+Neither ``connect`` nor the secret is readable afterwards.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +22,16 @@ from ..store import Obj
 from .common import Endpoint, fetch, update_fields
 
 
-def create(ctx: Ctx, params: dict[str, Any]) -> Obj:
-    url = params["url"]
+def _check_url(url: str) -> None:
     if not url.startswith(("http://", "https://")):
         raise invalid_request(
             "Invalid URL: URL must be publicly accessible.", param="url", code="url_invalid"
         )
+
+
+def create(ctx: Ctx, params: dict[str, Any]) -> Obj:
+    url = params["url"]
+    _check_url(url)
     secret = ids.webhook_secret()
     endpoint: Obj = {
         "id": ids.new_id("we"),
@@ -47,6 +59,8 @@ def retrieve(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
 
 def update(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
     endpoint = fetch(ctx, "webhook_endpoint", id)
+    if "url" in params:
+        _check_url(params["url"])
     update_fields(endpoint, params, ("description", "url", "enabled_events"))
     if "disabled" in params:
         endpoint["status"] = "disabled" if params["disabled"] else "enabled"

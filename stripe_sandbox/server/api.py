@@ -2,12 +2,14 @@
 
 :meth:`ApiApp._handle` runs the steps in Stripe's order, each a small method or
 function below with its reason in its docstring: latency → injected faults →
-route → body decoding → authentication (key, CORS, ``Stripe-Account``) →
-idempotent replay → parameter validation → the resource handler (under the
-state lock, with expansion and JSON) → storing the idempotent result. The first
+route → ``Stripe-Version`` → body decoding → authentication (key, CORS,
+``Stripe-Account``) → idempotent replay → parameter validation → the resource
+handler (under the state lock, with expansion and JSON) → storing the
+idempotent result (whatever it is, a 500 included, as Stripe does). The first
 step that has an answer raises it (a :class:`StripeError`) or returns it (a
 replay). Any unexpected exception becomes a Stripe-shaped 500 ``api_error``;
-the server never answers with a traceback.
+the server never answers with a traceback. Every call is recorded in
+``sandbox.request_log`` (see ``stripe_sandbox.request_log``).
 
 CORS: the sandbox accepts *any* ``sk_test_…`` key, so a secret key proves
 nothing and a web page must never be able to use one. Only the endpoints the
@@ -30,10 +32,11 @@ from typing import Any, NamedTuple
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
-from .. import errors, ids
+from .. import errors, ids, versions
 from ..errors import StripeError, invalid_request
 from ..idempotency import IdempotencyCache, StoredResponse
 from ..render import render
+from ..request_log import LoggedCall, field_names, recorded_headers
 from ..resources import files as files_resource
 from ..resources.common import Endpoint
 from ..sandbox import API_VERSION, Ctx, Sandbox
@@ -64,6 +67,9 @@ PUBLISHABLE_EXTRA = frozenset({"client_secret"})
 NO_EXTRA: frozenset[str] = frozenset()
 MAX_FORM_BODY = 1024 * 1024
 MAX_IDEMPOTENCY_KEY = 255
+# Injected faults that answer with Stripe's 500 api_error.
+SERVER_ERROR_FAULTS = ("500", "500_after")
+INJECTED_500 = "An unknown error occurred (injected by the sandbox)."
 
 # (status, JSON body, extra response headers)
 Answer = tuple[int, bytes, dict[str, str]]
@@ -76,7 +82,17 @@ class Call:
     the headers, and is withdrawn once the body shows a secret ``key``.
     """
 
-    __slots__ = ("scope", "receive", "send", "method", "path", "headers", "matched", "cors")
+    __slots__ = (
+        "scope",
+        "receive",
+        "send",
+        "method",
+        "path",
+        "headers",
+        "matched",
+        "cors",
+        "fields",
+    )
 
     def __init__(
         self,
@@ -94,6 +110,8 @@ class Call:
         self.cors = (
             matched is not None and matched[0].publishable and not secret_key_presented(headers)
         )
+        # Names of the parameters sent, once the body is decoded (for the request log).
+        self.fields: tuple[str, ...] = ()
 
 
 class Idempotency(NamedTuple):
@@ -102,6 +120,17 @@ class Idempotency(NamedTuple):
     key: str
     scope_key: str
     fingerprint: str
+
+
+class Prepared(NamedTuple):
+    """A request that passed every check and may run its handler."""
+
+    ctx: Ctx
+    endpoint: Endpoint
+    path_params: dict[str, str]
+    clean: dict[str, Any]
+    expand: Any
+    idempotency: Idempotency | None
 
 
 class ApiApp:
@@ -137,7 +166,11 @@ class ApiApp:
             error = errors.api_error()
             status, payload, extra = error.status, dumps(error.body), {}
         out_headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
-        self.sandbox.request_log.append((time.time(), method, scope["path"], status))
+        self.sandbox.request_log.append(
+            LoggedCall(
+                time.time(), method, scope["path"], status, call.fields, recorded_headers(headers)
+            )
+        )
         await send_bytes(send, status, payload, out_headers, cors=call.cors)
 
     async def _preflight(self, path: str, headers: dict[str, str], send: Send) -> None:
@@ -154,11 +187,39 @@ class ApiApp:
         )
 
     async def _handle(self, call: Call, request_id: str) -> Answer:
-        """The pipeline: each step either passes on what it learned or answers."""
+        """The pipeline: each step either passes on what it learned or answers.
+
+        An injected 500 answers every matching call, but is stored for the
+        call's idempotency key only when the call got as far as its handler: a
+        request refused before that, or answered by a replay, never reached the
+        point where Stripe saves a result.
+        """
         await self._simulate_latency()
         fault = await self._apply_fault(call)
+        try:
+            prepared = await self._prepare(call, request_id)
+        except StripeError:
+            if fault in SERVER_ERROR_FAULTS:
+                raise errors.api_error(INJECTED_500) from None
+            raise
+        if not isinstance(prepared, Prepared):
+            if fault in SERVER_ERROR_FAULTS:
+                raise errors.api_error(INJECTED_500)
+            return prepared  # a replay
+        answer = self._execute(prepared, fault)
+        if prepared.idempotency is not None:
+            self._remember(prepared.idempotency, answer, request_id)
+        if fault == "drop_after":
+            await drop_connection(call.send)
+        return answer
+
+    async def _prepare(self, call: Call, request_id: str) -> Prepared | Answer:
+        """Every step before the handler: the request ready to run, or the stored
+        answer of an earlier request with its idempotency key."""
         endpoint, path_params = await self._route(call)
+        versions.check_header(call.headers.get("stripe-version"))
         params, upload = await self._decode(call, endpoint)
+        call.fields = field_names(params)
         # CORS is decided again now that the body (which may hold a `key`) is read.
         if secret_key_presented(call.headers, params):
             call.cors = False
@@ -179,12 +240,28 @@ class ApiApp:
             idempotency_key=raw_key,
             publishable=credentials.publishable,
         )
-        answer = self._dispatch(ctx, endpoint, path_params, clean, expand)
-        if idempotency is not None:
-            self._remember(idempotency, answer, request_id)
-        if fault == "drop_after":
-            await drop_connection(call.send)
-        return answer
+        return Prepared(ctx, endpoint, path_params, clean, expand, idempotency)
+
+    def _execute(self, prepared: Prepared, fault: str | None) -> Answer:
+        """Run the handler, or answer the injected 500 instead of it (``500``: nothing
+        changes) or after it (``500_after``: its changes stay, its answer is lost)."""
+        if fault != "500":
+            answer = self._dispatch(
+                prepared.ctx,
+                prepared.endpoint,
+                prepared.path_params,
+                prepared.clean,
+                prepared.expand,
+            )
+            if fault != "500_after":
+                return answer
+        error = errors.api_error(INJECTED_500)
+        extra: dict[str, str] = {}
+        if prepared.idempotency is not None:
+            # Stored, so the same key gets this 500 again: the SDK is told not to
+            # retry it (Stripe's own 500s carry this header for the same reason).
+            extra = {"Idempotency-Key": prepared.idempotency.key, "Stripe-Should-Retry": "false"}
+        return error.status, dumps(error.body), extra
 
     # --- the steps, in order ------------------------------------------------------
 
@@ -195,13 +272,12 @@ class ApiApp:
 
     async def _apply_fault(self, call: Call) -> str | None:
         """Consume the first fault rule matching this call (before anything else,
-        so a fault hits even a request that would fail). ``500`` and ``429``
-        answer now, ``drop`` closes the connection now; ``drop_after`` is
-        returned for the pipeline to apply once the request has been handled."""
+        so a fault hits even a request that would fail). ``429`` answers now (a
+        rate limiter sits in front of Stripe's idempotency layer: nothing is
+        stored), ``drop`` closes the connection now; ``500``, ``500_after`` and
+        ``drop_after`` are returned for the pipeline to apply where they happen."""
         with self.sandbox.lock:
             fault = self.sandbox.faults.take(call.method, call.path)
-        if fault == "500":
-            raise errors.api_error("An unknown error occurred (injected by the sandbox).")
         if fault == "429":
             raise errors.rate_limited()
         if fault == "drop":
@@ -272,7 +348,7 @@ class ApiApp:
         ``idempotency_error``, so a client bug cannot silently get another answer.
         """
         with self.sandbox.lock:
-            stored = self.sandbox.idempotency.get(idempotency.scope_key)
+            stored = self.sandbox.idempotency.get(idempotency.scope_key, self.sandbox.clock.time())
         if stored is None:
             return None
         key = idempotency.key
@@ -284,15 +360,14 @@ class ApiApp:
                 f"were first used with. Try using a key other than '{key}' if you meant to "
                 "execute a different request.",
             )
-        return (
-            stored.status,
-            stored.body.encode(),
-            {
-                "Idempotent-Replayed": "true",
-                "Idempotency-Key": key,
-                "Original-Request": stored.request_id,
-            },
-        )
+        headers = {
+            "Idempotent-Replayed": "true",
+            "Idempotency-Key": key,
+            "Original-Request": stored.request_id,
+        }
+        if stored.status >= 500:
+            headers["Stripe-Should-Retry"] = "false"  # the same key gets the same 500
+        return stored.status, stored.body.encode(), headers
 
     def _dispatch(
         self,
@@ -320,16 +395,21 @@ class ApiApp:
             return exc.status, dumps(exc.body), extra
 
     def _remember(self, idempotency: Idempotency, answer: Answer, request_id: str) -> None:
-        """Keep the handler's answer for replays, except a 500: a retry after a
-        server error must run again, as on Stripe."""
+        """Keep the answer for replays, whatever it is: Stripe saves the result of
+        every request whose endpoint began executing, 500 errors included, so a
+        retry with the same key gets the same 500 (docs: idempotent requests)."""
         status, payload, _ = answer
-        if status == 500:
-            return
         sandbox = self.sandbox
         with sandbox.lock:
             sandbox.idempotency.put(
                 idempotency.scope_key,
-                StoredResponse(idempotency.fingerprint, status, payload.decode(), request_id),
+                StoredResponse(
+                    idempotency.fingerprint,
+                    status,
+                    payload.decode(),
+                    request_id,
+                    sandbox.clock.time(),
+                ),
             )
             sandbox.store.flush()
 

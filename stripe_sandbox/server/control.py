@@ -97,18 +97,15 @@ async def health(request: Request) -> Response:
 
 @_endpoint
 async def requests_log(request: Request) -> Response:
-    """Recent /v1 calls as {t, method, path, status}; `?path=` filters by prefix,
-    DELETE forgets them."""
+    """Recent /v1 calls as {t, method, path, status, fields, headers} (parameter
+    names, and the Idempotency-Key, Stripe-Account, Stripe-Version and Content-Type
+    headers); `?path=` filters by prefix, DELETE forgets them."""
     sandbox = _sandbox(request)
     if request.method == "DELETE":
         sandbox.request_log.clear()
         return JSONResponse({"requests": []})
     prefix = request.query_params.get("path", "")
-    entries = [
-        {"t": t, "method": method, "path": path, "status": status}
-        for t, method, path, status in list(sandbox.request_log)
-        if path.startswith(prefix)
-    ]
+    entries = [call.as_dict() for call in list(sandbox.request_log) if call.path.startswith(prefix)]
     return JSONResponse({"requests": entries})
 
 

@@ -32,6 +32,8 @@ class Target:
     url: str
     secret: str = field(repr=False)  # never in a log line or a traceback's repr
     label: str
+    # A registered endpoint's API version; None: the account's default.
+    api_version: str | None = None
 
 
 @dataclass

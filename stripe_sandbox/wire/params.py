@@ -202,7 +202,8 @@ class _LazyNode(Node):
         return self._resolved
 
 
-def _resolve(node: Node) -> Node:
+def resolve(node: Node) -> Node:
+    """The node itself, once a lazy one has read its annotation."""
     return node.resolve() if isinstance(node, _LazyNode) else node
 
 
@@ -233,7 +234,7 @@ def _validate_object(typed_dict: type, value: dict[str, Any], path: list[str]) -
             raise invalid_request(
                 f"Received unknown parameter: {name}", param=name, code="parameter_unknown"
             )
-        result[key] = _validate(_resolve(node), item, [*path, key])
+        result[key] = _validate(resolve(node), item, [*path, key])
     for key in schema.required:
         if key not in value:
             raise missing_param(display_path([*path, key]))
@@ -287,7 +288,7 @@ def _validate_list(node: Node, value: Any, path: list[str]) -> list[Any]:
     """An array (``a[]=x`` or ``a[0]=x``); items are named ``a[0]``, ``a[1]``…"""
     items = _as_list(value, display_path(path))
     assert node.item is not None
-    item_node = _resolve(node.item)
+    item_node = resolve(node.item)
     return [_validate(item_node, item, [*path, str(i)]) for i, item in enumerate(items)]
 
 
@@ -297,7 +298,7 @@ def _validate_map(node: Node, value: Any, path: list[str]) -> dict[str, Any]:
         name = display_path(path)
         raise invalid_request(f"Invalid hash: {name}", param=name)
     assert node.item is not None
-    item_node = _resolve(node.item)
+    item_node = resolve(node.item)
     result = {}
     for key, item in value.items():
         # An empty value unsets a key (metadata[foo]=), so it is always allowed.
@@ -373,7 +374,7 @@ def _validate_union(node: Node, value: Any, path: list[str]) -> Any:
         return ""
     first_error = None
     for option in node.options:
-        option = _resolve(option)
+        option = resolve(option)
         if option.kind == "empty":
             continue
         try:

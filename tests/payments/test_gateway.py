@@ -4,8 +4,10 @@ from unittest import mock
 
 import pytest
 import stripe
+from django.core.exceptions import ImproperlyConfigured
 
 from payments import gateway
+from payments.checks import stripe_api_version_check
 
 
 class FakeStripeObject(dict):
@@ -14,7 +16,9 @@ class FakeStripeObject(dict):
 
 
 @pytest.fixture
-def fake_client(monkeypatch):
+def fake_client(monkeypatch, settings):
+    # Keys as our rows make them; the prefix has tests of its own below.
+    settings.STRIPE_IDEMPOTENCY_PREFIX = ""
     client = mock.MagicMock()
     monkeypatch.setattr(gateway, "client", lambda: client)
     return client
@@ -160,3 +164,211 @@ def test_client_points_at_the_sandbox_when_configured(settings):
         assert client._requestor._options.stripe_version == settings.STRIPE_API_VERSION
     finally:
         gateway.reset_client()
+
+
+def test_every_call_presents_itself_as_payments_gateway():
+    """The gateway is filed in several modules; callers (and bench/checkout.py's
+    timer) find every call as `payments.gateway.<name>`."""
+    for call in gateway.CALLS:
+        assert call.__module__ == "payments.gateway"
+        assert getattr(gateway, call.__name__) is call
+
+
+# --- idempotency keys -----------------------------------------------------------------
+
+
+def test_keys_carry_the_install_prefix(fake_client, settings):
+    settings.STRIPE_IDEMPOTENCY_PREFIX = "shop-a"
+    fake_client.v1.payment_intents.capture.return_value = FakeStripeObject(id="pi_1")
+    gateway.payment_intent_capture(payment_intent="pi_1", idempotency_key="payment-1-capture")
+    options = fake_client.v1.payment_intents.capture.call_args.args[2]
+    assert options == {"idempotency_key": "shop-a:payment-1-capture"}
+
+
+def test_the_default_prefix_is_the_database_identity(settings):
+    settings.STRIPE_IDEMPOTENCY_PREFIX = None
+    database = settings.DATABASES["default"]
+    prefix = gateway.keys.install_prefix()
+    assert prefix == gateway.keys.database_prefix(database)
+    assert len(prefix) == 10
+    assert gateway.keys.database_prefix({**database, "NAME": "another-install"}) != prefix
+    assert gateway.keys.database_prefix({**database, "HOST": "another-host"}) != prefix
+
+
+def test_a_cancel_key_names_its_reason(fake_client):
+    """`payment-N-cancel` is sent with two reasons (staff, expiry): one key each, or
+    Stripe answers the second with idempotency_error."""
+    fake_client.v1.payment_intents.cancel.return_value = FakeStripeObject(id="pi_1")
+    for reason in ("requested_by_customer", "abandoned"):
+        gateway.payment_intent_cancel(
+            payment_intent="pi_1", idempotency_key="payment-1-cancel", reason=reason
+        )
+    keys = [
+        c.args[2]["idempotency_key"] for c in fake_client.v1.payment_intents.cancel.call_args_list
+    ]
+    assert keys == ["payment-1-cancel-requested_by_customer", "payment-1-cancel-abandoned"]
+    with pytest.raises(ValueError, match="idempotency key"):
+        gateway.payment_intent_cancel(payment_intent="pi_1", idempotency_key="", reason="duplicate")
+
+
+# --- partial capture --------------------------------------------------------------------
+
+
+def test_a_partial_capture_must_name_its_fee(fake_client):
+    with pytest.raises(ValueError, match="application_fee_amount"):
+        gateway.payment_intent_capture(
+            payment_intent="pi_1", idempotency_key="k", amount_to_capture=3000
+        )
+    fake_client.v1.payment_intents.capture.assert_not_called()
+
+
+def test_a_partial_capture_sends_its_own_fee(fake_client):
+    fake_client.v1.payment_intents.capture.return_value = FakeStripeObject(id="pi_1")
+    gateway.payment_intent_capture(
+        payment_intent="pi_1",
+        idempotency_key="k",
+        amount_to_capture=3000,
+        application_fee_amount=330,
+    )
+    params = fake_client.v1.payment_intents.capture.call_args.args[1]
+    assert params == {"amount_to_capture": 3000, "application_fee_amount": 330}
+
+
+# --- 500s Stripe stored for a key ------------------------------------------------------------
+
+
+def server_error(*, replayed: bool) -> stripe.APIError:
+    headers = {"Stripe-Should-Retry": "false"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    body = {"error": {"type": "api_error", "message": "boom"}}
+    return stripe.APIError("boom", None, 500, body, headers)
+
+
+def capture_keys(fake_client) -> list[str]:
+    calls = fake_client.v1.payment_intents.capture.call_args_list
+    return [c.args[2]["idempotency_key"] for c in calls]
+
+
+def test_a_fresh_500_is_checked_then_raised_for_the_task_to_back_off(fake_client):
+    fake_client.v1.payment_intents.capture.side_effect = server_error(replayed=False)
+    fake_client.v1.payment_intents.retrieve.return_value = FakeStripeObject(
+        id="pi_1", status="requires_capture"
+    )
+    with pytest.raises(gateway.GatewayUnavailable):
+        gateway.payment_intent_capture(payment_intent="pi_1", idempotency_key="payment-1-capture")
+    assert capture_keys(fake_client) == ["payment-1-capture"]
+    fake_client.v1.payment_intents.retrieve.assert_called_once()
+
+
+def test_a_500_after_which_the_write_shows_is_a_success(fake_client):
+    fake_client.v1.payment_intents.capture.side_effect = server_error(replayed=False)
+    fake_client.v1.payment_intents.retrieve.return_value = FakeStripeObject(
+        id="pi_1", status="succeeded"
+    )
+    intent = gateway.payment_intent_capture(payment_intent="pi_1", idempotency_key="k")
+    assert intent["status"] == "succeeded"
+
+
+def test_a_replayed_500_with_nothing_written_moves_to_the_next_key(fake_client):
+    """Before: the same key forever, so the same 500 forever (for 24 hours)."""
+    fake_client.v1.payment_intents.capture.side_effect = [
+        server_error(replayed=True),
+        FakeStripeObject(id="pi_1", status="succeeded"),
+    ]
+    fake_client.v1.payment_intents.retrieve.return_value = FakeStripeObject(
+        id="pi_1", status="requires_capture"
+    )
+    intent = gateway.payment_intent_capture(payment_intent="pi_1", idempotency_key="k")
+    assert intent["status"] == "succeeded"
+    assert capture_keys(fake_client) == ["k", "k/retry-1"]
+
+
+def test_keys_run_out_after_five_stored_500s(fake_client):
+    fake_client.v1.payment_intents.capture.side_effect = server_error(replayed=True)
+    fake_client.v1.payment_intents.retrieve.return_value = FakeStripeObject(
+        id="pi_1", status="requires_capture"
+    )
+    with pytest.raises(gateway.GatewayUnavailable, match="500 for each of the 5 keys"):
+        gateway.payment_intent_capture(payment_intent="pi_1", idempotency_key="k")
+    assert capture_keys(fake_client) == ["k"] + [f"k/retry-{n}" for n in range(1, 5)]
+
+
+def test_no_answer_at_all_keeps_the_key(fake_client):
+    """A connection error stores nothing at Stripe: the same key is right next time."""
+    fake_client.v1.refunds.create.side_effect = stripe.APIConnectionError("no route")
+    with pytest.raises(gateway.GatewayUnavailable):
+        gateway.refund_create(
+            payment_intent="pi_1",
+            amount=100,
+            reason="",
+            reverse_transfer=True,
+            refund_application_fee=False,
+            refund_id=4,
+            idempotency_key="refund-4",
+        )
+    fake_client.v1.refunds.list.assert_not_called()
+
+
+def test_a_refund_that_went_through_is_found_by_our_row_id(fake_client):
+    fake_client.v1.refunds.create.side_effect = server_error(replayed=True)
+    fake_client.v1.refunds.list.return_value = FakeStripeObject(
+        data=[
+            {"id": "re_other", "metadata": {"refund_id": "3"}},
+            {"id": "re_ours", "metadata": {"refund_id": "4"}},
+        ]
+    )
+    refund = gateway.refund_create(
+        payment_intent="pi_1",
+        amount=100,
+        reason="",
+        reverse_transfer=True,
+        refund_application_fee=False,
+        refund_id=4,
+        idempotency_key="refund-4",
+    )
+    assert refund["id"] == "re_ours"
+    assert fake_client.v1.refunds.create.call_count == 1
+
+
+# --- the API version -----------------------------------------------------------------------
+
+
+def test_the_pin_is_the_version_the_sdk_describes():
+    """The requests are typed against the installed SDK: move both together."""
+    assert stripe.api_version == gateway.PINNED_API_VERSION
+
+
+@pytest.mark.parametrize(
+    ("version", "refused"),
+    [
+        ("2026-10-28.endive", False),
+        ("2027-01-01.fig", False),
+        ("2023-08-16", True),  # lacks allowed_payment_method_types
+        ("2026-10-28.preview", True),
+        ("latest", True),
+        ("", True),
+    ],
+)
+def test_versions_older_than_the_pin_are_refused(version, refused):
+    assert (gateway.api_version_problem(version) is not None) is refused
+
+
+def test_the_client_refuses_an_older_version(settings):
+    settings.STRIPE_API_VERSION = "2022-11-15"
+    gateway.reset_client()
+    try:
+        with pytest.raises(ImproperlyConfigured, match="older than"):
+            gateway.client()
+    finally:
+        settings.STRIPE_API_VERSION = gateway.PINNED_API_VERSION
+        gateway.reset_client()
+
+
+def test_start_up_checks_refuse_an_older_version_and_warn_of_a_newer(settings):
+    settings.STRIPE_API_VERSION = "2024-06-20"
+    assert [m.id for m in stripe_api_version_check()] == ["payments.E002"]
+    settings.STRIPE_API_VERSION = "2027-01-01.fig"
+    assert [m.id for m in stripe_api_version_check()] == ["payments.W001"]
+    settings.STRIPE_API_VERSION = gateway.PINNED_API_VERSION
+    assert stripe_api_version_check() == []

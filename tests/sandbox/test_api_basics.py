@@ -240,14 +240,67 @@ def test_fault_injection(sandbox, client, kind, exception):
     assert sandbox.control("GET", "/_sandbox/faults")["faults"] == []
 
 
-def test_sdk_retries_through_a_500_with_one_idempotency_key(sandbox):
+def test_a_500_is_stored_for_its_key_and_replayed_as_stripe_does(sandbox):
+    """Stripe saves the result of a request that began executing, 500s included:
+    the same key gets the same 500 (docs: idempotent requests), and the SDK is told
+    not to retry it. Only a new key runs the request again."""
     client = sandbox.client(max_network_retries=2)
-    sandbox.control(
-        "POST", "/_sandbox/faults", {"path": "/v1/customers", "kind": "500", "count": 2}
+    sandbox.control("POST", "/_sandbox/faults", {"path": "/v1/customers", "kind": "500"})
+    options = {"idempotency_key": "customer-r"}
+    with pytest.raises(stripe.APIError) as first:
+        client.v1.customers.create(params={"email": "r@x.test"}, options=options)
+    assert first.value.headers["Stripe-Should-Retry"] == "false"
+    with pytest.raises(stripe.APIError) as again:
+        client.v1.customers.create(params={"email": "r@x.test"}, options=options)
+    assert again.value.headers["Idempotent-Replayed"] == "true"
+    assert again.value.json_body == first.value.json_body
+    calls = sandbox.control("GET", "/_sandbox/requests?path=/v1/customers")["requests"]
+    assert [c["status"] for c in calls] == [500, 500]  # no retry by the SDK
+    assert client.v1.customers.list().data == []  # the injected 500 changed nothing
+    customer = client.v1.customers.create(
+        params={"email": "r@x.test"}, options={"idempotency_key": "customer-r-2"}
     )
-    customer = client.v1.customers.create(params={"email": "r@x.test"})
-    assert customer.email == "r@x.test"
-    assert len(client.v1.customers.list().data) == 1
+    assert [c.id for c in client.v1.customers.list().data] == [customer.id]
+
+
+def test_a_500_after_the_handler_keeps_its_changes(sandbox, client):
+    """`500_after`: the write happened, its answer is a 500 (Stripe's indeterminate
+    case); the key replays the 500, and the object is there to be found."""
+    sandbox.control("POST", "/_sandbox/faults", {"path": "/v1/customers", "kind": "500_after"})
+    options = {"idempotency_key": "customer-s"}
+    for _ in range(2):
+        with pytest.raises(stripe.APIError):
+            client.v1.customers.create(params={"email": "s@x.test"}, options=options)
+    assert [c.email for c in client.v1.customers.list().data] == ["s@x.test"]
+
+
+def test_an_injected_500_on_a_refused_request_is_not_stored(sandbox, client):
+    """A request refused before its handler (here: an unknown parameter) saves
+    nothing on Stripe: the fault still answers 500, but the key stays free."""
+    sandbox.control("POST", "/_sandbox/faults", {"path": "/v1/customers", "kind": "500"})
+    options = {"idempotency_key": "customer-t"}
+    with pytest.raises(stripe.APIError):
+        client.v1.customers.create(params={"emial": "t@x.test"}, options=options)
+    customer = client.v1.customers.create(params={"email": "t@x.test"}, options=options)
+    assert customer.last_response.headers.get("Idempotent-Replayed") is None
+
+
+def test_an_idempotency_key_expires_after_24_hours_on_the_sandbox_clock(sandbox, client):
+    options = {"idempotency_key": "customer-u"}
+    first = client.v1.customers.create(params={"email": "u@x.test"}, options=options)
+    sandbox.control("POST", "/_sandbox/clock", {"advance": 24 * 3600 - 5})
+    assert client.v1.customers.create(params={"email": "u@x.test"}, options=options).id == first.id
+    sandbox.control("POST", "/_sandbox/clock", {"advance": 10})
+    # Pruned: the key is new again, and so are its parameters.
+    later = client.v1.customers.create(params={"email": "v@x.test"}, options=options)
+    assert later.id != first.id
+
+
+def test_sdk_retries_a_500_that_was_not_stored(sandbox):
+    """Without an idempotency key nothing is stored, so the SDK's retry runs again."""
+    client = sandbox.client(max_network_retries=2)
+    sandbox.control("POST", "/_sandbox/faults", {"path": "/v1/balance", "kind": "500"})
+    assert client.v1.balance.retrieve().object == "balance"
 
 
 def test_lost_answer_is_recovered_by_the_idempotency_key(sandbox, client):
@@ -288,3 +341,26 @@ def test_concurrent_requests_are_served_consistently(client):
     assert len(set(results)) == 60
     listed = [c.id for c in client.v1.customers.list(params={"limit": 100}).data]
     assert sorted(listed) == sorted(results)
+
+
+def test_the_request_log_keeps_parameter_names_and_meaningful_headers(sandbox, client):
+    """What a contract test needs to check a client against Stripe's documentation,
+    and nothing secret: no key, no parameter values (Stripe.js sends card numbers)."""
+    account = client.v1.accounts.create(params={"type": "express"})
+    sandbox.control("DELETE", "/_sandbox/requests")
+    client.v1.customers.create(
+        params={"email": "log@x.test", "metadata": {"user_id": "7"}, "preferred_locales": ["fr"]},
+        options={"idempotency_key": "user-7-customer", "stripe_account": account.id},
+    )
+    client.v1.balance.retrieve()
+    (create, balance) = sandbox.control("GET", "/_sandbox/requests")["requests"]
+    assert (create["method"], create["path"], create["status"]) == ("POST", "/v1/customers", 200)
+    assert create["fields"] == ["email", "metadata[user_id]", "preferred_locales[0]"]
+    headers = create["headers"]
+    assert headers["Idempotency-Key"] == "user-7-customer"
+    assert headers["Stripe-Account"] == account.id
+    assert headers["Stripe-Version"] == stripe.api_version
+    assert "Authorization" not in headers
+    assert "log@x.test" not in str(create)
+    assert (balance["method"], balance["fields"]) == ("GET", [])
+    assert "Idempotency-Key" not in balance["headers"]

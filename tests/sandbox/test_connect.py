@@ -225,6 +225,36 @@ def test_partial_capture_with_fee_at_capture(client):
     assert available(client, account.id) == 5_400
 
 
+@pytest.mark.parametrize(
+    ("captured", "fee", "platform", "contractor"),
+    [
+        # Stripe keeps the fee set at creation when the capture names none...
+        (6_000, None, 1_030, 4_970),
+        # ...capped at what is captured: all of a small capture may go to the fee.
+        (600, None, 600, 0),
+        # A fee named at capture replaces it (what payments.gateway now always sends
+        # with a partial capture), and is capped the same way.
+        (6_000, 630, 630, 5_370),
+        (500, 700, 500, 0),
+    ],
+)
+def test_partial_capture_fee_as_stripe_computes_it(client, captured, fee, platform, contractor):
+    account = custom_account(client)
+    intent = destination_payment(client, account.id, 10_000, 1_030, capture=False)
+    params = {"amount_to_capture": captured}
+    if fee is not None:
+        params["application_fee_amount"] = fee
+    intent = client.v1.payment_intents.capture(intent.id, params=params)
+    charge = client.v1.charges.retrieve(intent.latest_charge)
+    assert charge.amount_captured == captured
+    assert charge.amount_refunded == 10_000 - captured  # the rest is released
+    assert client.v1.transfers.retrieve(charge.transfer).amount == captured
+    if platform:
+        assert client.v1.application_fees.retrieve(charge.application_fee).amount == platform
+    assert available(client) == platform
+    assert available(client, account.id) + pending(client, account.id) == contractor
+
+
 def test_refund_without_reversal_is_borne_by_the_platform(client):
     account = custom_account(client)
     intent = destination_payment(client, account.id, 10_000, 1_000)

@@ -20,7 +20,14 @@ from stripe_sandbox.config import SandboxConfig
 from stripe_sandbox.errors import StripeError
 from stripe_sandbox.resources.common import Endpoint
 from stripe_sandbox.sandbox import Ctx, Sandbox
-from stripe_sandbox.server.api import ApiApp, Call, Idempotency, idempotency_scope, prepare_params
+from stripe_sandbox.server.api import (
+    ApiApp,
+    Call,
+    Idempotency,
+    Prepared,
+    idempotency_scope,
+    prepare_params,
+)
 from stripe_sandbox.server.auth import Credentials, authenticate, secret_key_presented
 
 SK = "sk_test_pipeline_000000000"
@@ -186,28 +193,70 @@ def test_replay_returns_the_stored_answer_and_refuses_other_parameters(app):
     assert (error.status, error.error["type"]) == (400, "idempotency_error")
 
 
-def test_a_500_is_not_remembered_so_a_retry_runs_again(app):
+def test_a_500_is_remembered_and_replayed_without_a_retry(app):
+    """As Stripe: the same key gets the same 500, and the SDK is told not to retry."""
     scope = Idempotency("k2", f"{SK}||k2", "POST /v1/customers {}")
     app._remember(scope, (500, b"{}", {}), "req_1")
+    status, _, headers = app._replay(scope)
+    assert status == 500
+    assert headers["Stripe-Should-Retry"] == "false"
+
+
+def test_a_stored_answer_expires_after_24_hours(app):
+    scope = Idempotency("k3", f"{SK}||k3", "POST /v1/customers {}")
+    app._remember(scope, (200, b"{}", {}), "req_1")
+    app.sandbox.clock.advance(24 * 3600 - 1)
+    assert app._replay(scope) is not None
+    app.sandbox.clock.advance(1)
     assert app._replay(scope) is None
 
 
 # --- faults, routing, accounts ---------------------------------------------------------
 
 
-@pytest.mark.parametrize(("kind", "status"), [("500", 500), ("429", 429)])
-def test_faults_answer_before_anything_else(app, kind, status):
-    app.sandbox.faults.add("POST", "/v1/customers", kind, 1)
+def test_a_429_answers_before_anything_else(app):
+    app.sandbox.faults.add("POST", "/v1/customers", "429", 1)
     with pytest.raises(StripeError) as info:
         run(app._apply_fault(make_call()))
-    assert info.value.status == status
+    assert info.value.status == 429
     # The rule is used up: the next call goes through.
     assert run(app._apply_fault(make_call())) is None
 
 
-def test_drop_after_is_left_for_the_end_of_the_pipeline(app):
-    app.sandbox.faults.add("*", "/v1/customers", "drop_after", 1)
-    assert run(app._apply_fault(make_call())) == "drop_after"
+@pytest.mark.parametrize("kind", ["500", "500_after", "drop_after"])
+def test_server_errors_and_drop_after_are_left_for_where_they_happen(app, kind):
+    app.sandbox.faults.add("POST", "/v1/customers", kind, 1)
+    assert run(app._apply_fault(make_call())) == kind
+
+
+def _prepared(app: ApiApp, key: str | None) -> Prepared:
+    idempotency = Idempotency(key, f"{SK}||{key}", "POST /v1/things {}") if key else None
+    ctx = Ctx(app.sandbox, idempotency_key=key)
+    return Prepared(ctx, SECRET_ONLY, {"id": "x"}, {}, None, idempotency)
+
+
+def test_an_injected_500_replaces_the_handler(app):
+    status, body, headers = app._execute(_prepared(app, "k4"), "500")
+    assert status == 500
+    assert json.loads(body)["error"]["type"] == "api_error"
+    assert headers == {"Idempotency-Key": "k4", "Stripe-Should-Retry": "false"}
+    # Without a key nothing is stored, so a retry is worth it: no header says otherwise.
+    assert app._execute(_prepared(app, None), "500")[2] == {}
+
+
+def test_500_after_runs_the_handler_then_answers_500(app):
+    ran: list[str] = []
+
+    def handler(ctx: Ctx, params: dict[str, Any], **path: str) -> dict[str, Any]:
+        ran.append(path["id"])
+        return {"object": "thing", "id": "thing_1"}
+
+    prepared = _prepared(app, "k5")._replace(
+        endpoint=Endpoint("POST", "/v1/things/{id}", handler, sp.CustomerCreateParams)
+    )
+    assert app._execute(prepared, "500_after")[0] == 500
+    assert ran == ["x"]
+    assert app._execute(prepared, None)[0] == 200
 
 
 def test_drop_closes_the_connection_at_once(app):

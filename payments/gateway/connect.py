@@ -1,0 +1,191 @@
+"""The contractor's side: connected accounts, onboarding, balances, debits, documents.
+
+As in buyers.py, each write says how to tell after a 500 whether it took effect.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any, BinaryIO
+
+import stripe
+
+from . import _core
+from ._core import found, having, nothing, plain, read_options, since, translated_errors, write
+
+
+def account_create(
+    *, email: str, user_id: int, account_type: str, country: str, idempotency_key: str
+) -> dict:
+    metadata = {"user_id": str(user_id)}
+    params: stripe.params.AccountCreateParams = {
+        "type": account_type,
+        "country": country,
+        "email": email,
+        "capabilities": {
+            "card_payments": {"requested": True},
+            "transfers": {"requested": True},
+        },
+        "metadata": metadata,
+    }
+    recent: stripe.params.AccountListParams = {"created": {"gte": since()}, "limit": 100}
+    return write(
+        "account_create",
+        idempotency_key,
+        lambda options: _core.stripe_client().v1.accounts.create(params, options),
+        lambda: found(
+            "account_find",
+            lambda: _core.stripe_client().v1.accounts.list(recent),
+            email=email,
+            metadata=metadata,
+        ),
+    )
+
+
+def account_retrieve(*, account: str) -> dict:
+    with translated_errors("account_retrieve"):
+        result = _core.stripe_client().v1.accounts.retrieve(account)
+    return plain(result)
+
+
+def account_link_create(
+    *, account: str, refresh_url: str, return_url: str, idempotency_key: str
+) -> dict:
+    params: stripe.params.AccountLinkCreateParams = {
+        "account": account,
+        "refresh_url": refresh_url,
+        "return_url": return_url,
+        "type": "account_onboarding",
+    }
+    return write(
+        "account_link_create",
+        idempotency_key,
+        lambda options: _core.stripe_client().v1.account_links.create(params, options),
+        nothing,  # a link is a URL, not state: a second one is harmless
+    )
+
+
+def account_update_custom(
+    *,
+    account: str,
+    individual: stripe.params.AccountUpdateParamsIndividual,
+    tos_date: int,
+    tos_ip: str,
+    idempotency_key: str,
+) -> dict:
+    """Our own onboarding form: the person's details and the ToS acceptance."""
+    params: stripe.params.AccountUpdateParams = {
+        "business_type": "individual",
+        "individual": individual,
+        "tos_acceptance": {"date": tos_date, "ip": tos_ip},
+    }
+    return write(
+        "account_update_custom",
+        idempotency_key,
+        lambda options: _core.stripe_client().v1.accounts.update(account, params, options),
+        nothing,  # it sets values: setting them again changes nothing
+    )
+
+
+def account_debit_create(
+    *, account: str, amount: int, currency: str, debit_id: int, reason: str, idempotency_key: str
+) -> dict:
+    """Take money from a connected account's balance to the platform (an account debit)."""
+    metadata = {"debit_id": str(debit_id)}
+    params: stripe.params.ChargeCreateParams = {
+        "amount": amount,
+        "currency": currency,
+        "source": account,
+        "description": reason[:350],
+        "metadata": metadata,
+    }
+    recent: stripe.params.ChargeListParams = {"created": {"gte": since()}, "limit": 100}
+
+    def find() -> dict | None:
+        # The charge list has no filter for the source: ours is the one from this
+        # account carrying our debit row's id.
+        with translated_errors("account_debit_find"):
+            charges = (
+                c.to_dict()
+                for c in _core.stripe_client().v1.charges.list(recent).auto_paging_iter()
+            )
+            return having(
+                (c for c in charges if (c.get("source") or {}).get("id") == account),
+                metadata=metadata,
+            )
+
+    return write(
+        "account_debit_create",
+        idempotency_key,
+        lambda options: _core.stripe_client().v1.charges.create(params, options),
+        find,
+    )
+
+
+def transfer_reversal_create(
+    *, transfer: str, amount: int, debit_id: int, idempotency_key: str
+) -> dict:
+    """Claw back part of a transfer already made to a connected account."""
+    metadata = {"debit_id": str(debit_id)}
+    return write(
+        "transfer_reversal_create",
+        idempotency_key,
+        lambda options: _core.stripe_client().v1.transfers.reversals.create(
+            transfer, {"amount": amount, "metadata": metadata}, options
+        ),
+        lambda: found(
+            "transfer_reversal_find",
+            lambda: _core.stripe_client().v1.transfers.reversals.list(transfer, {"limit": 100}),
+            metadata=metadata,
+        ),
+    )
+
+
+def transfer_reversal_retrieve(*, transfer: str, reversal: str) -> dict:
+    with translated_errors("transfer_reversal_retrieve"):
+        result = _core.stripe_client().v1.transfers.reversals.retrieve(transfer, reversal)
+    return plain(result)
+
+
+def balance_retrieve(*, account: str | None = None) -> dict:
+    """The platform's balance, or a connected account's with `account`."""
+    with translated_errors("balance_retrieve"):
+        result = _core.stripe_client().v1.balance.retrieve(None, read_options(account))
+    return plain(result)
+
+
+def file_upload(*, file: BinaryIO, filename: str, account: str, idempotency_key: str) -> dict:
+    """Upload a connected account's identity document through Stripe's Files API.
+
+    Stripe wants one multipart file part named `file`, whose filename the SDK takes
+    from the object's `name` (a `(filename, file)` tuple is sent as two parts,
+    `file[0]` and `file[1]`, and refused). The file belongs to the connected account
+    (`Stripe-Account`), as Stripe's guide to verifying connected accounts says: a
+    platform file cannot be used in the account's verification.
+    """
+    data = file.read()
+    recent: stripe.params.FileListParams = {
+        "purpose": "identity_document",
+        "created": {"gte": since()},
+        "limit": 100,
+    }
+
+    def send(options: stripe.RequestOptions) -> Any:
+        upload = io.BytesIO(data)  # a fresh stream for each attempt
+        upload.name = filename
+        return _core.stripe_client().v1.files.create(
+            {"purpose": "identity_document", "file": upload}, options
+        )
+
+    return write(
+        "file_upload",
+        idempotency_key,
+        send,
+        lambda: found(
+            "file_find",
+            lambda: _core.stripe_client().v1.files.list(recent, read_options(account)),
+            filename=filename,
+            size=len(data),
+        ),
+        account=account,
+    )
