@@ -9,6 +9,7 @@ import os
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -139,7 +140,9 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = VAR_DIR / "media"
-MEDIA_URL = "media/"
+# Product photos and shop logos. Served by Django only with DEBUG on (the demo);
+# in production by the proxy, or from a bucket/CDN: then MEDIA_URL is its address.
+MEDIA_URL = env("MEDIA_URL", default="media/")
 
 # --- Security: strict whenever DEBUG is off --------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -202,6 +205,8 @@ AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_VERBOSE = False
 
 # --- Content-Security-Policy (django-csp) --------------------------------------------
+# MEDIA_URL's origin when it is another host (a CDN), for img-src below.
+_MEDIA_ORIGIN = "{0.scheme}://{0.netloc}".format(urlsplit(MEDIA_URL)) if "://" in MEDIA_URL else ""
 # Our pages run only our own scripts; Stripe.js's origins (real Stripe's, or the
 # sandbox's) are added per request from the current settings (config/csp.py).
 CONTENT_SECURITY_POLICY = {
@@ -211,7 +216,8 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'"],
         # style="…" attributes (Django admin uses a few) cannot run script.
         "style-src-attr": ["'unsafe-inline'"],
-        "img-src": ["'self'", "data:"],
+        # Photos from another host (MEDIA_URL on a CDN) are images of the shop's own.
+        "img-src": ["'self'", "data:", *([_MEDIA_ORIGIN] if _MEDIA_ORIGIN else [])],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "frame-src": ["'self'"],
@@ -322,6 +328,12 @@ STRIPE_IDEMPOTENCY_PREFIX = env("STRIPE_IDEMPOTENCY_PREFIX", default=None)
 PLATFORM_FEE_BPS = env.int("PLATFORM_FEE_BPS", default=1000)
 PLATFORM_FEE_FIXED = env.int("PLATFORM_FEE_FIXED", default=30)
 DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", default="usd").lower()
+# The currencies sellers may price products in (the product forms' and API's choices).
+SHOP_CURRENCIES = [
+    code.lower() for code in env.list("SHOP_CURRENCIES", default=["usd", "eur", "gbp", "jpy"])
+]
+# A product photo or shop logo upload larger than this is refused before it is decoded.
+PRODUCT_PHOTO_MAX_BYTES = env.int("PRODUCT_PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
 
 # --- API -------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -344,6 +356,8 @@ REST_FRAMEWORK = {
         "fulfil": env("API_THROTTLE_FULFIL", default="60/min"),
         "onboarding": env("API_THROTTLE_ONBOARDING", default="10/min"),
         "refunds": env("API_THROTTLE_REFUNDS", default="30/min"),
+        # Sellers' product and photo changes.
+        "listings": env("API_THROTTLE_LISTINGS", default="120/min"),
         # Reads that may ask Stripe for fresh state (order detail, payment status).
         "stripe_reads": f"{STRIPE_READS_PER_MINUTE}/min",
     },

@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
@@ -23,4 +25,6 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("api/", include("shop.api.urls")),
     path("", include("shop.urls")),
+    # Product photos and shop logos: with DEBUG on only (the demo); else the proxy's job.
+    *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
 ]

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -6,22 +7,154 @@ from core.admin import money_column, stripe_dashboard_url, stripe_link
 from core.money import format_amount
 from payments.models import Payment, Refund, StripeEvent
 
-from .models import Order, OrderItem, Product
+from . import listings
+from .forms import ProductAdminForm
+from .models import Category, ListingStatus, Order, OrderItem, Product, ProductPhoto, Storefront
+from .selectors import LISTING_FILTERS
 from .services import product_save
+from .storefront import storefront_update
+
+
+class ListingStatusFilter(admin.SimpleListFilter):
+    title = "listing"
+    parameter_name = "listing"
+
+    def lookups(self, request, model_admin):
+        return ListingStatus.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in ListingStatus.values:
+            return queryset.filter(LISTING_FILTERS[ListingStatus(self.value())])
+        return queryset
+
+
+def thumbnail_tag(name: str, alt: str):
+    if not name:
+        return "—"
+    return format_html(
+        '<img src="{}" alt="{}" width="96" height="72" class="admin-thumb">',
+        default_storage.url(name),
+        alt,
+    )
+
+
+class ProductPhotoInline(admin.TabularInline):
+    """The photos as the seller added them; staff remove one from the photo's own page."""
+
+    model = ProductPhoto
+    extra = 0
+    can_delete = False
+    fields = ("preview", "alt_text", "position", "width", "height")
+    readonly_fields = fields
+
+    @admin.display(description="Photo")
+    def preview(self, obj):
+        return thumbnail_tag(obj.thumbnail.name, obj.alt_text)
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ("title", "seller", "price", "active", "created_at")
-    list_filter = ("active", "currency")
+    # The sellers' own form: price in major units, checked against the fee; contractors only.
+    form = ProductAdminForm
+    fields = (
+        "seller",
+        "title",
+        "slug",
+        "category",
+        "description",
+        "currency",
+        "price",
+        "active",
+        "archived_at",
+    )
+    readonly_fields = ("archived_at",)
+    list_display = ("title", "seller", "price", "category", "listing", "created_at")
+    list_filter = (ListingStatusFilter, "category", "currency")
     search_fields = ("title", "slug", "seller__email")
-    list_select_related = ("seller",)
+    list_select_related = ("seller", "category")
     prepopulated_fields = {"slug": ("title",)}
+    inlines = [ProductPhotoInline]
+    actions = ["archive_action"]
     price = money_column("price_amount", "Price")
+
+    def get_inline_instances(self, request, obj=None):
+        # A product being added has no photos yet (sellers add them on their pages).
+        return super().get_inline_instances(request, obj) if obj is not None else []
+
+    @admin.display(description="Listing")
+    def listing(self, obj):
+        return obj.get_listing_status_display()
 
     def save_model(self, request, obj, form, change):
         # Through the service: it sets the product's copy of "the seller can take charges".
         product_save(product=obj)
+
+    @admin.action(description="Archive the selected products", permissions=["change"])
+    def archive_action(self, request, queryset):
+        for product in queryset:
+            listings.product_archive(product=product)
+        self.message_user(request, f"{len(queryset)} product(s) archived.")
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "position")
+    list_editable = ("position",)
+    search_fields = ("name",)
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(ProductPhoto)
+class ProductPhotoAdmin(admin.ModelAdmin):
+    """Photos are the sellers' (re-encoded on upload): staff look, and may remove one."""
+
+    list_display = ("preview", "product", "alt_text", "position", "created_at")
+    list_select_related = ("product",)
+    search_fields = ("product__title", "alt_text")
+    fields = ("product", "preview", "alt_text", "position", "width", "height", "created_at")
+    readonly_fields = fields
+
+    @admin.display(description="Photo")
+    def preview(self, obj):
+        return thumbnail_tag(obj.thumbnail.name, obj.alt_text)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_model(self, request, obj):
+        # Through the service: the files go too, once the deletion commits.
+        listings.photo_delete(photo=obj, by_staff=True)
+
+    def delete_queryset(self, request, queryset):
+        for photo in queryset:
+            listings.photo_delete(photo=photo, by_staff=True)
+
+
+@admin.register(Storefront)
+class StorefrontAdmin(admin.ModelAdmin):
+    """Sellers make and edit their shops; staff may correct the words."""
+
+    list_display = ("name", "slug", "seller", "created_at")
+    list_select_related = ("seller",)
+    search_fields = ("name", "slug", "seller__email")
+    fields = ("seller", "name", "slug", "description", "logo_preview", "created_at")
+    readonly_fields = ("seller", "logo_preview", "created_at")
+
+    @admin.display(description="Logo")
+    def logo_preview(self, obj):
+        return thumbnail_tag(obj.logo.name, f"{obj.name} logo")
+
+    def has_add_permission(self, request):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        storefront_update(storefront=obj, name=obj.name, slug=obj.slug, description=obj.description)
 
 
 class OrderItemInline(admin.TabularInline):

@@ -1,14 +1,49 @@
 """Catalogue and orders. Amounts are integer minor units plus a lowercase currency."""
 
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import models
 from django.urls import reverse
 
 from core.money import format_amount
 
 CURRENCY_CODE = r"^[a-z]{3}$"
+
+
+class Category(models.Model):
+    """A catalogue section, managed by staff in admin."""
+
+    name = models.CharField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=90, unique=True)
+    position = models.PositiveSmallIntegerField(
+        default=0, help_text="Lower numbers come first in the catalogue's list."
+    )
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ListingStatus(models.TextChoices):
+    """Where a product stands for buyers; derived from `active` and `archived_at`."""
+
+    LIVE = "live", "Live"
+    PAUSED = "paused", "Paused"
+    ARCHIVED = "archived", "Archived"
+
+
+@dataclass(frozen=True)
+class Cover:
+    """The thumbnail shown for a product in lists: its first photo's."""
+
+    url: str
+    alt: str
 
 
 class Product(models.Model):
@@ -20,7 +55,14 @@ class Product(models.Model):
     description = models.TextField(blank=True)
     price_amount = models.PositiveBigIntegerField(help_text="Minor units, e.g. cents.")
     currency = models.CharField(max_length=3)
+    category = models.ForeignKey(
+        Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="products"
+    )
+    # Listed: in the catalogue (when the seller can take charges) and buyable. A seller
+    # pauses a product by clearing it; archiving sets archived_at and clears it for good.
     active = models.BooleanField(default=True)
+    # Archived products are never deleted: past orders' items still point at them.
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
     # A copy of the seller's UserProfile.can_take_charges, kept by shop.services.product_save
     # and seller_products_sync (called when Stripe changes the account), so
     # the catalogue filters on this table alone. Filtering through a join to the
@@ -39,6 +81,12 @@ class Product(models.Model):
                 condition=models.Q(active=True, seller_can_charge=True),
                 name="shop_product_buyable_newest",
             ),
+            # The catalogue sorted by price, either way (an index reads backwards too).
+            models.Index(
+                fields=["price_amount", "id"],
+                condition=models.Q(active=True, seller_can_charge=True),
+                name="shop_product_buyable_price",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -47,6 +95,10 @@ class Product(models.Model):
             models.CheckConstraint(
                 condition=models.Q(currency__regex=CURRENCY_CODE),
                 name="shop_product_currency_code",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(archived_at__isnull=True) | models.Q(active=False),
+                name="shop_product_archived_not_active",
             ),
         ]
 
@@ -57,8 +109,80 @@ class Product(models.Model):
         return reverse("shop:product_detail", kwargs={"slug": self.slug})
 
     @property
+    def listing_status(self) -> str:
+        if self.archived_at is not None:
+            return ListingStatus.ARCHIVED
+        return ListingStatus.LIVE if self.active else ListingStatus.PAUSED
+
+    def get_listing_status_display(self) -> str:
+        return ListingStatus(self.listing_status).label
+
+    @property
+    def cover(self) -> Cover | None:
+        """The first photo's thumbnail, from the selectors' annotation (no query) or,
+        without it, from the photos (prefetched, else one query)."""
+        if hasattr(self, "cover_thumbnail"):
+            name, alt = self.cover_thumbnail, getattr(self, "cover_alt", "")
+        else:
+            first = next(iter(self.photos.all()), None)
+            name, alt = (first.thumbnail.name, first.alt_text) if first else (None, "")
+        return Cover(default_storage.url(name), alt) if name else None
+
+    @property
     def price_display(self) -> str:
         return format_amount(self.price_amount, self.currency)
+
+
+class ProductPhoto(models.Model):
+    """A product photo as we re-encoded it (no metadata), with its thumbnail; the
+    product's photos are shown in `position` order, the first one in lists."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(max_length=255)
+    thumbnail = models.ImageField(max_length=255)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    alt_text = models.CharField(
+        max_length=200, help_text="What the photo shows, for screen readers."
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"Photo {self.position + 1} of {self.product}"
+
+
+class Storefront(models.Model):
+    """A seller's public shop page (/shops/<slug>/)."""
+
+    seller = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="storefront"
+    )
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    logo = models.ImageField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            # Shop addresses are compared as typed in lower case: one shop per address.
+            models.CheckConstraint(
+                condition=models.Q(slug__regex=r"^[a-z0-9]+(-[a-z0-9]+)*$"),
+                name="shop_storefront_slug_lowercase",
+                violation_error_message="Use lower-case letters, digits and single hyphens.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("shop:storefront", kwargs={"slug": self.slug})
 
 
 class Order(models.Model):

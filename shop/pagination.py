@@ -28,16 +28,39 @@ class CataloguePage:
 class NewestFirst(CursorPagination):
     page_size = 24
     # Product.Meta.ordering, served by the partial index shop_product_buyable_newest.
-    ordering = ("-created_at", "-id")
+    ordering: tuple[str, ...] = ("-created_at", "-id")
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         try:
             cursor = super().decode_cursor(request)
         except NotFound:
-            return None  # an edited or truncated link: start from the newest
-        if cursor is not None and not _is_timestamp(cursor.position):
-            return None  # a position that is not a timestamp would fail in the query
+            return None  # an edited or truncated link: start from the first page
+        if cursor is not None and not self.position_ok(cursor.position):
+            return None  # a position of the wrong kind would fail in the query
         return cursor
+
+    def position_ok(self, position: object) -> bool:
+        return _is_timestamp(position)
+
+
+class PriceUp(NewestFirst):
+    # Served by the partial index shop_product_buyable_price (read backwards: PriceDown).
+    ordering = ("price_amount", "id")
+
+    def position_ok(self, position: object) -> bool:
+        return isinstance(position, str) and position.isdigit() and len(position) <= 18
+
+
+class PriceDown(PriceUp):
+    ordering = ("-price_amount", "-id")
+
+
+# shop.selectors.SORTS' names → the pager that pages in that order.
+PAGERS: dict[str, type[NewestFirst]] = {
+    "newest": NewestFirst,
+    "price_asc": PriceUp,
+    "price_desc": PriceDown,
+}
 
 
 def _is_timestamp(position: object) -> bool:
@@ -47,9 +70,9 @@ def _is_timestamp(position: object) -> bool:
         return False
 
 
-def catalogue_page(products: QuerySet, request: HttpRequest) -> CataloguePage:
-    """The page of `products` the request's `cursor` points at, newest first."""
-    pager = NewestFirst()
+def catalogue_page(products: QuerySet, request: HttpRequest, sort: str = "newest") -> CataloguePage:
+    """The page of `products` the request's `cursor` points at, in the `sort` order."""
+    pager = PAGERS.get(sort, NewestFirst)()
     rows = pager.paginate_queryset(products, Request(request)) or []
     return CataloguePage(
         object_list=rows,

@@ -6,12 +6,12 @@ prefetch_related), whatever the number of rows; the pages and the API share them
 
 import uuid
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from accounts.models import User
 from payments.models import Payment
 
-from .models import Order, OrderItem, Product
+from .models import Category, ListingStatus, Order, OrderItem, Product, ProductPhoto, Storefront
 
 # A product can be bought when it is listed and its contractor's connected account can take
 # charges: without charges_enabled and an acct_… id there is no destination for the payment.
@@ -33,29 +33,87 @@ def product_is_buyable(product: Product) -> bool:
     return bool(product.active and profile is not None and profile.can_take_charges)
 
 
+# The catalogue's sort orders (the `sort` parameter) → ORDER BY; `id` breaks ties.
+SORTS = {
+    "newest": ("-created_at", "-id"),
+    "price_asc": ("price_amount", "id"),
+    "price_desc": ("-price_amount", "-id"),
+}
+SORT_LABELS = {
+    "newest": "Newest",
+    "price_asc": "Price: low to high",
+    "price_desc": "Price: high to low",
+}
+# A search also finds the products of shops whose name matches, up to this many shops.
+MAX_SHOPS_SEARCHED = 1000
+
+
 def _with_seller(products: QuerySet[Product]) -> QuerySet[Product]:
-    # Templates show the seller's name (profile → user), so load both in the same query.
-    return products.select_related("seller__profile")
+    # Templates show the seller's name and shop (profile, storefront): the same query.
+    return products.select_related("seller__profile", "seller__storefront")
+
+
+def _with_cover(products: QuerySet[Product]) -> QuerySet[Product]:
+    """Each product's first photo's thumbnail and alt text (Product.cover), read by
+    subqueries in the list's own query rather than one more query per page."""
+    first = ProductPhoto.objects.filter(product=OuterRef("pk")).order_by("position", "id")
+    return products.annotate(
+        cover_thumbnail=Subquery(first.values("thumbnail")[:1]),
+        cover_alt=Subquery(first.values("alt_text")[:1]),
+    )
+
+
+def _search(products: QuerySet[Product], search: str) -> QuerySet[Product]:
+    matches = Q(title__icontains=search) | Q(description__icontains=search)
+    # The matching shops' sellers are read first, as a list of ids: `seller_id IN (…)`
+    # is one more index in the OR, where a subquery there would make PostgreSQL test
+    # every product instead of combining the trigram indexes (bench/README.md).
+    sellers = list(
+        Storefront.objects.filter(name__icontains=search).values_list("seller_id", flat=True)[
+            :MAX_SHOPS_SEARCHED
+        ]
+    )
+    if sellers:
+        matches |= Q(seller_id__in=sellers)
+    return products.filter(matches)
 
 
 def product_list(
-    *, search: str = "", seller_id: int | None = None, currency: str = ""
+    *,
+    search: str = "",
+    seller_id: int | None = None,
+    currency: str = "",
+    category: str = "",
+    sort: str = "newest",
 ) -> QuerySet[Product]:
-    """Buyable products, newest first, optionally matching `search` in title or
-    description, by one seller, or in one currency."""
+    """Buyable products, optionally matching `search` in title, description or shop
+    name, by one seller, in one currency or in one category (slug), in a SORTS order.
+
+    Prices are compared in minor units: sorted by price, a list in several currencies
+    is in order within each currency only (filter by currency to compare).
+    """
     products = Product.objects.filter(BUYABLE)
     if search:
-        products = products.filter(Q(title__icontains=search) | Q(description__icontains=search))
+        products = _search(products, search)
     if seller_id is not None:
         products = products.filter(seller_id=seller_id)
     if currency:
         products = products.filter(currency=currency)
-    return _with_seller(products)
+    if category:
+        products = products.filter(category__slug=category)
+    return _with_cover(_with_seller(products)).order_by(*SORTS.get(sort, SORTS["newest"]))
+
+
+def _with_photos(products: QuerySet[Product]) -> QuerySet[Product]:
+    return products.prefetch_related(
+        Prefetch("photos", queryset=ProductPhoto.objects.order_by("position", "id"))
+    )
 
 
 def product_get(*, slug: str) -> Product:
-    """An active product by slug, buyable or not (raises Product.DoesNotExist)."""
-    return _with_seller(Product.objects.filter(active=True)).get(slug=slug)
+    """An active product by slug, buyable or not, with its photos (raises
+    Product.DoesNotExist)."""
+    return _with_photos(_with_seller(Product.objects.filter(active=True))).get(slug=slug)
 
 
 def product_get_for_cart(*, product_id: int) -> Product:
@@ -67,7 +125,59 @@ def products_for_cart(*, product_ids: list[int]) -> dict[int, Product]:
     """The products with these ids that still exist, active or not, in one query."""
     if not product_ids:
         return {}
-    return {p.pk: p for p in _with_seller(Product.objects.filter(pk__in=product_ids))}
+    products = _with_cover(_with_seller(Product.objects.filter(pk__in=product_ids)))
+    return {p.pk: p for p in products}
+
+
+def category_list() -> list[Category]:
+    """Every category, in the staff's order."""
+    return list(Category.objects.all())
+
+
+# --- Sellers' own products and shops ------------------------------------------------
+
+LISTING_FILTERS = {
+    ListingStatus.LIVE: Q(active=True),
+    ListingStatus.PAUSED: Q(active=False, archived_at__isnull=True),
+    ListingStatus.ARCHIVED: Q(archived_at__isnull=False),
+}
+
+
+def seller_product_list(
+    *, seller: User, status: str = "", archived: bool | None = None
+) -> QuerySet[Product]:
+    """The seller's own products in any state, or in one ListingStatus, or only the
+    archived (or not archived) ones; newest first."""
+    products = Product.objects.filter(seller=seller)
+    if status:
+        products = products.filter(LISTING_FILTERS[ListingStatus(status)])
+    if archived is not None:
+        products = products.filter(archived_at__isnull=not archived)
+    return _with_photos(products.select_related("category")).order_by("-created_at", "-id")
+
+
+def seller_product_get(*, seller: User, product_id: int) -> Product:
+    """One of the seller's own products, with its photos (raises Product.DoesNotExist
+    for anyone else's: the pages and the API answer 404, not 403)."""
+    products = Product.objects.filter(seller=seller).select_related("category", "seller")
+    return _with_photos(products).get(pk=product_id)
+
+
+def seller_photo_get(*, seller: User, product_id: int, photo_id: int) -> ProductPhoto:
+    """One photo of one of the seller's products (raises ProductPhoto.DoesNotExist)."""
+    return ProductPhoto.objects.select_related("product").get(
+        pk=photo_id, product_id=product_id, product__seller=seller
+    )
+
+
+def storefront_get(*, slug: str) -> Storefront:
+    """A shop by its address, with its seller's profile (raises Storefront.DoesNotExist)."""
+    return Storefront.objects.select_related("seller__profile").get(slug=slug)
+
+
+def storefront_of(*, seller: User) -> Storefront | None:
+    """The seller's shop, if they have one yet."""
+    return Storefront.objects.filter(seller=seller).first()
 
 
 def _with_details(orders: QuerySet[Order]) -> QuerySet[Order]:

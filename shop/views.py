@@ -6,15 +6,49 @@ from django.views.decorators.http import require_POST, require_safe
 
 from . import selectors
 from .cart import Cart, CartError, parse_quantity
-from .models import Product
+from .models import Product, Storefront
 from .pagination import catalogue_page
+
+
+def _sort(request) -> str:
+    sort = request.GET.get("sort", "")
+    # An unknown order (an old or edited link) shows the newest first, the default.
+    return sort if sort in selectors.SORTS else "newest"
 
 
 @require_safe
 def product_list(request):
     search = request.GET.get("q", "").strip()[:100]
-    page = catalogue_page(selectors.product_list(search=search), request)
-    return render(request, "shop/product_list.html", {"page": page, "search": search})
+    category = request.GET.get("category", "").strip()[:90]
+    sort = _sort(request)
+    products = selectors.product_list(search=search, category=category, sort=sort)
+    context = {
+        "page": catalogue_page(products, request, sort),
+        "search": search,
+        "category": category,
+        "categories": selectors.category_list(),
+        "sort": sort,
+        "sorts": selectors.SORT_LABELS.items(),
+    }
+    return render(request, "shop/product_list.html", context)
+
+
+@require_safe
+def storefront(request, slug):
+    try:
+        shop = selectors.storefront_get(slug=slug)
+    except Storefront.DoesNotExist:
+        raise Http404("No such shop.") from None
+    sort = _sort(request)
+    products = selectors.product_list(seller_id=shop.seller_id, sort=sort)
+    context = {
+        "shop": shop,
+        "page": catalogue_page(products, request, sort),
+        "sort": sort,
+        "sorts": selectors.SORT_LABELS.items(),
+        "open": shop.seller.profile.can_take_charges,
+    }
+    return render(request, "shop/storefront.html", context)
 
 
 @require_safe

@@ -29,6 +29,9 @@ from core.statemachine import InvalidTransition
 from payments import gateway
 from payments.services.refunds import RefundError
 from shop.checkout import CheckoutPaymentError, CheckoutUnavailable, NothingToPay
+from shop.images import ImageRejected
+from shop.listings import ListingError, PhotoError
+from shop.prices import PriceError
 from shop.services import CheckoutError
 
 logger = logging.getLogger(__name__)
@@ -88,6 +91,11 @@ def checkout_payment_error(exc: Exception, *, extra: Mapping[str, Any] | None = 
     return ApiError(status_code=status_code, code=code, message=exc.user_message, extra=extra)
 
 
+def _field_error(field: str) -> Callable[[Exception], exceptions.ValidationError]:
+    """A refusal about one input field (its message is fit to show): a 400 naming it."""
+    return lambda exc: exceptions.ValidationError({field: [str(exc)]})
+
+
 def _django_validation_error(exc: Exception) -> exceptions.ValidationError:
     assert isinstance(exc, DjangoValidationError)
     detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
@@ -106,6 +114,9 @@ DOMAIN_ERRORS: tuple[tuple[type[Exception] | tuple[type[Exception], ...], Transl
     (CheckoutError, _api_error(400, "checkout_invalid")),
     (RefundError, _api_error(400, "refund_invalid")),
     (InvalidTransition, _api_error(409, "invalid_state")),
+    (ListingError, _api_error(409, "invalid_state")),
+    (PriceError, _field_error("price")),
+    ((ImageRejected, PhotoError), _field_error("image")),
     (NothingToPay, _api_error(409, "invalid_state")),
     (CheckoutPaymentError, checkout_payment_error),
     (gateway.GatewayUnavailable, _gateway_unavailable),

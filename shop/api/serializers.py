@@ -15,9 +15,11 @@ from accounts.models import UserProfile
 from core.money import format_amount
 from payments.models import Payment, Refund
 from shop.cart import MAX_QUANTITY
-from shop.models import Order, OrderItem
+from shop.models import Order, OrderItem, Product
+from shop.selectors import SORTS
 
 from .selectors import order_is_payable, order_payment
+from .seller_serializers import PhotoSerializer
 
 MAX_ID = 2**63 - 1  # the largest id a database row can have
 CURRENCY_PATTERN = r"^[A-Za-z]{3}$"
@@ -96,7 +98,10 @@ class BuyerSerializer(PartySerializer):
 
 class ProductFilterSerializer(serializers.Serializer):
     search = serializers.CharField(
-        required=False, allow_blank=True, max_length=100, help_text="Words in title or description."
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        help_text="Words in the title, the description or the seller's shop name.",
     )
     seller = serializers.IntegerField(
         required=False, min_value=1, max_value=MAX_ID, help_text="The seller's id."
@@ -104,6 +109,24 @@ class ProductFilterSerializer(serializers.Serializer):
     currency = serializers.RegexField(
         CURRENCY_PATTERN, required=False, help_text="ISO 4217 code, e.g. usd."
     )
+    category = serializers.SlugField(
+        required=False, max_length=90, help_text="A category's slug (unknown: no products)."
+    )
+    sort = serializers.ChoiceField(
+        choices=list(SORTS),
+        required=False,
+        help_text="newest (default), price_asc or price_desc (prices compare within a currency).",
+    )
+
+
+class ThumbnailSerializer(serializers.Serializer):
+    url = serializers.CharField(help_text="The first photo's 480 × 360 thumbnail.")
+    alt = serializers.CharField(help_text="Its alternative text.")
+
+
+class ShopSerializer(serializers.Serializer):
+    slug = serializers.SlugField(help_text="The shop's page is /shops/{slug}/.")
+    name = serializers.CharField()
 
 
 class ProductSerializer(serializers.Serializer):
@@ -115,16 +138,36 @@ class ProductSerializer(serializers.Serializer):
     currency = serializers.CharField()
     price_display = serializers.CharField()
     seller = PartySerializer()
+    shop = serializers.SerializerMethodField(help_text="The seller's shop; null until made.")
+    category = serializers.SlugField(
+        source="category.slug", allow_null=True, help_text="The category's slug, if any."
+    )
+    thumbnail = serializers.SerializerMethodField(help_text="Null for a product without photos.")
     created_at = serializers.DateTimeField()
+
+    @extend_schema_field(ShopSerializer(allow_null=True))
+    def get_shop(self, product: Product) -> Any:
+        shop = getattr(product.seller, "storefront", None)
+        return ShopSerializer(shop).data if shop is not None else None
+
+    @extend_schema_field(ThumbnailSerializer(allow_null=True))
+    def get_thumbnail(self, product: Product) -> Any:
+        cover = product.cover
+        return ThumbnailSerializer(cover).data if cover is not None else None
 
 
 class ProductDetailSerializer(ProductSerializer):
     buyable = serializers.SerializerMethodField(
         help_text="False while the seller cannot take payments: the product cannot be bought."
     )
+    photos = serializers.SerializerMethodField(help_text="In the seller's order.")
 
     def get_buyable(self, product: Any) -> bool:
         return bool(self.context["buyable"])
+
+    @extend_schema_field(PhotoSerializer(many=True))
+    def get_photos(self, product: Product) -> Any:
+        return PhotoSerializer(product.photos.all(), many=True).data
 
 
 # --- Orders -------------------------------------------------------------------------

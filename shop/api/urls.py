@@ -5,7 +5,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from .errors import api_not_found
-from .views import accounts, catalogue, contractor, orders, sales, staff
+from .views import accounts, catalogue, contractor, orders, sales, seller, staff
 
 app_name = "api"
 
@@ -30,6 +30,37 @@ urlpatterns = [
         "contractor/onboarding-link/",
         contractor.OnboardingLinkView.as_view(),
         name="onboarding_link",
+    ),
+    path("seller/products/", seller.SellerProductListView.as_view(), name="seller_products"),
+    path(
+        "seller/products/<int:product_id>/",
+        seller.SellerProductDetailView.as_view(),
+        name="seller_product",
+    ),
+    path(
+        "seller/products/<int:product_id>/pause/",
+        seller.SellerProductPauseView.as_view(),
+        name="seller_product_pause",
+    ),
+    path(
+        "seller/products/<int:product_id>/unpause/",
+        seller.SellerProductUnpauseView.as_view(),
+        name="seller_product_unpause",
+    ),
+    path(
+        "seller/products/<int:product_id>/archive/",
+        seller.SellerProductArchiveView.as_view(),
+        name="seller_product_archive",
+    ),
+    path(
+        "seller/products/<int:product_id>/photos/",
+        seller.SellerPhotoCreateView.as_view(),
+        name="seller_photo_create",
+    ),
+    path(
+        "seller/products/<int:product_id>/photos/<int:photo_id>/",
+        seller.SellerPhotoDetailView.as_view(),
+        name="seller_photo",
     ),
     path("refunds/", staff.RefundCreateView.as_view(), name="refund_create"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

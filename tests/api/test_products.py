@@ -33,6 +33,9 @@ def test_anonymous_lists_buyable_products_newest_first_with_money_and_seller(ano
         "currency": "usd",
         "price_display": "$45.00",
         "seller": {"id": product.seller_id, "name": product.seller.profile.name},
+        "shop": None,
+        "category": None,
+        "thumbnail": None,
         "created_at": product.created_at.isoformat().replace("+00:00", "Z"),
     }
 

@@ -33,6 +33,7 @@ def test_schema_is_valid_openapi_3_and_generates_without_warnings(schema, tmp_pa
 
 def test_every_endpoint_is_in_the_schema(schema):
     assert sorted(name for name, _ in operations(schema)) == [
+        "DELETE /api/seller/products/{product_id}/photos/{photo_id}/",
         "GET /api/contractor/balance/",
         "GET /api/me/",
         "GET /api/orders/",
@@ -40,6 +41,10 @@ def test_every_endpoint_is_in_the_schema(schema):
         "GET /api/products/",
         "GET /api/products/{slug}/",
         "GET /api/sales/",
+        "GET /api/seller/products/",
+        "GET /api/seller/products/{product_id}/",
+        "PATCH /api/seller/products/{product_id}/",
+        "PATCH /api/seller/products/{product_id}/photos/{photo_id}/",
         "POST /api/auth/logout-all/",
         "POST /api/auth/logout/",
         "POST /api/auth/token/",
@@ -48,6 +53,11 @@ def test_every_endpoint_is_in_the_schema(schema):
         "POST /api/orders/{public_id}/payment/",
         "POST /api/refunds/",
         "POST /api/sales/{public_id}/fulfil/",
+        "POST /api/seller/products/",
+        "POST /api/seller/products/{product_id}/archive/",
+        "POST /api/seller/products/{product_id}/pause/",
+        "POST /api/seller/products/{product_id}/photos/",
+        "POST /api/seller/products/{product_id}/unpause/",
     ]
 
 
@@ -71,7 +81,7 @@ def test_every_error_response_is_documented_in_the_error_format(schema):
 
 def test_write_endpoints_document_throttling(schema):
     for name, operation in operations(schema):
-        if name.startswith("POST"):
+        if name.startswith(("POST", "PATCH", "DELETE")):
             assert "429" in operation["responses"], name
 
 

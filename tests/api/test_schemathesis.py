@@ -12,6 +12,7 @@ The schema is loaded when the module is imported (it needs no database). The laz
 renames pytest nodes through `Node._nodeid`, which pytest 9.2 no longer has.
 """
 
+import io
 from unittest import mock
 
 import pytest
@@ -25,13 +26,20 @@ from knox.models import AuthToken
 
 from config.wsgi import application
 from payments.models import BalanceSnapshot
+from shop.listings import photo_add
 from shop.models import Order
-from tests.factories import OrderFactory, OrderItemFactory, PaymentFactory, ProductFactory
+from tests.factories import (
+    OrderFactory,
+    OrderItemFactory,
+    PaymentFactory,
+    ProductFactory,
+    image_bytes,
+)
 
 MAX_EXAMPLES = 25
 
 # Rows of the current test, so generated requests also name objects that exist.
-KNOWN: dict[str, list] = {"slugs": [], "orders": [], "products": []}
+KNOWN: dict[str, list] = {"slugs": [], "orders": [], "products": [], "photos": []}
 
 # schemathesis's default for valid requests, plus 400 where the database decides validity.
 ACCEPTED_WITH_400 = ["2xx", "400", "401", "403", "404", "409", "429", "5xx"]
@@ -55,6 +63,21 @@ CONFIG = schemathesis.Config.from_dict(
                 "include-operation-id": "refunds_create",
                 "checks": {"positive_data_acceptance": {"expected-statuses": ACCEPTED_WITH_400}},
             },
+            *(
+                # Any string fits the schema's price, and any bytes its photo: whether it
+                # is a price that can be sold, or an image, is the shop's 400 to give.
+                {
+                    "include-operation-id": operation_id,
+                    "checks": {
+                        "positive_data_acceptance": {"expected-statuses": ACCEPTED_WITH_400}
+                    },
+                }
+                for operation_id in (
+                    "seller_products_create",
+                    "seller_products_partial_update",
+                    "seller_products_photos_create",
+                )
+            ),
         ],
     }
 )
@@ -71,6 +94,11 @@ def before_generate_path_parameters(context, strategy):
         return st.one_of(strategy, _known("slugs", lambda slug: {"slug": slug}))
     if "{public_id}" in context.operation.path:
         return st.one_of(strategy, _known("orders", lambda pk: {"public_id": pk}))
+    if "{photo_id}" in context.operation.path:
+        photo = _known("photos", lambda ids: {"product_id": ids[0], "photo_id": ids[1]})
+        return st.one_of(strategy, photo)
+    if "{product_id}" in context.operation.path:
+        return st.one_of(strategy, _known("products", lambda pk: {"product_id": pk}))
     return strategy
 
 
@@ -128,6 +156,9 @@ def api_data(request, keep_test_connection, gw, settings, buyer, seller, other_s
         ProductFactory(seller=seller, slug="st-mine"),
         ProductFactory(seller=other_seller, slug="st-theirs", price_amount=999),
     ]
+    photos = [
+        photo_add(product=p, upload=io.BytesIO(image_bytes()), alt_text="A photo") for p in products
+    ]
     pending = OrderFactory(buyer=buyer, seller=seller)
     PaymentFactory(order=pending, stripe_payment_intent_id="pi_pending")
     paid = OrderFactory(buyer=buyer, seller=seller, status=Order.Status.AUTHORIZED)
@@ -147,6 +178,7 @@ def api_data(request, keep_test_connection, gw, settings, buyer, seller, other_s
         slugs=[p.slug for p in products],
         products=[p.pk for p in products],
         orders=[str(o.public_id) for o in (pending, paid, captured)],
+        photos=[(p.product_id, p.pk) for p in photos],
     )
     user = {"buyer": buyer, "contractor": seller, "staff": staff_user}[request.param]
     with (

@@ -125,8 +125,8 @@ def test_the_whole_journey(demo, journey):
         staff.locator("#id_seller").select_option(label="carol@example.com")
         staff.locator("#id_title").fill("Stoneware mug")  # the slug follows, in admin's JS
         staff.locator("#id_description").fill("Thrown and glazed by hand.")
-        staff.locator("#id_price_amount").fill("2800")
-        staff.locator("#id_currency").fill("usd")
+        staff.locator("#id_currency").select_option("usd")
+        staff.locator("#id_price").fill("28.00")  # major units, as sellers type them
         assert staff.locator("#id_slug").input_value() == "stoneware-mug"
         shot(staff, "admin-add-product")
         staff.get_by_role("button", name="Save", exact=True).click()

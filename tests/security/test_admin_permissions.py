@@ -52,7 +52,7 @@ from payments.tasks import (
     payment_capture_task,
     refund_execute_task,
 )
-from shop.models import Order
+from shop.models import Category, Order, Product, ProductPhoto, Storefront
 from tests.factories import (
     OrderFactory,
     OrderItemFactory,
@@ -138,6 +138,20 @@ BUILDERS: dict[str, Callable[[], Model]] = {
     "accounts.userprofile": lambda: make_contractor().profile,
     "auth.group": lambda: Group.objects.create(name=f"group{next(_seq)}"),
     "shop.product": lambda: ProductFactory(seller=make_contractor()),
+    "shop.category": lambda: Category.objects.create(
+        name=f"Category {(n := next(_seq))}", slug=f"category-{n}"
+    ),
+    "shop.productphoto": lambda: ProductPhoto.objects.create(
+        product=ProductFactory(seller=make_contractor()),
+        image="products/0/x.jpg",
+        thumbnail="products/0/x-thumb.jpg",
+        width=8,
+        height=8,
+        alt_text="A photo",
+    ),
+    "shop.storefront": lambda: Storefront.objects.create(
+        seller=make_contractor(), name="A shop", slug=f"shop-{next(_seq)}"
+    ),
     "shop.order": lambda: make_payment(Payment.Status.CAPTURED).order,
     "shop.orderitem": lambda: OrderItemFactory(order=make_order()),
     "payments.payment": lambda: make_payment(Payment.Status.CAPTURED),
@@ -652,6 +666,11 @@ def deleted(response, target, effects: SideEffects) -> None:
     assert not type(target)._default_manager.filter(pk=target.pk).exists()
 
 
+def archived(response, target, effects: SideEffects) -> None:
+    assert response.status_code == 302
+    assert Product.objects.get(pk=target.pk).archived_at is not None
+
+
 def order_payment(order: Order) -> Payment:
     return order.payments.get()
 
@@ -717,6 +736,7 @@ ACTION_SPECS: dict[tuple[str, str], ActionSpec] = {
         BUILDERS["payments.stripeevent"], queued(event_process_task, lambda e: (e.pk, True))
     ),
     ("axes.accessattempt", "cleanup_expired_attempts"): ActionSpec(make_expired_attempt, deleted),
+    ("shop.product", "archive_action"): ActionSpec(lambda: build("shop.product"), archived),
 }
 
 

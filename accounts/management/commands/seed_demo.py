@@ -1,4 +1,5 @@
-"""Create the demo's people and products. Safe to run again: nothing is created twice.
+"""Create the demo's people, products, shops and product photos. Safe to run again:
+nothing is created twice.
 
 With a Stripe sandbox (`STRIPE_API_BASE` set, as `make demo` does) the two
 contractors also get connected accounts and finish hosted onboarding, so their
@@ -20,6 +21,7 @@ from payments.services.connect import (
     onboarding_link_create,
     profile_apply_account,
 )
+from shop.demo_listings import demo_listings_seed
 from shop.models import Product
 from shop.services import product_save
 
@@ -86,8 +88,10 @@ class Command(BaseCommand):
         if not User.objects.filter(email=STAFF).exists():
             User.objects.create_superuser(email=STAFF, password=DEMO_PASSWORD)
             created += 1
+        sellers = []
         for email, name, products in CONTRACTORS:
             seller, made = self._person(email, name, UserProfile.Role.CONTRACTOR)
+            sellers.append(seller)
             created += made
             for title, slug, price, description in products:
                 if Product.objects.filter(slug=slug).exists():
@@ -102,6 +106,8 @@ class Command(BaseCommand):
                 )
                 product_save(product=product)
                 created += 1
+        # Their shops, categories and product photos (drawn now: no image files in git).
+        created += demo_listings_seed(sellers=sellers)
         created += self._person(*BUYER, UserProfile.Role.BUYER)[1]
         return created
 

@@ -27,11 +27,13 @@ class ProductListView(ApiListView):
             search=filters.get("search", "").strip(),
             seller_id=filters.get("seller"),
             currency=filters.get("currency", "").lower(),
+            category=filters.get("category", ""),
+            sort=filters.get("sort", "newest"),
         )
 
     @extend_schema(
         operation_id="products_list",
-        summary="Products that can be bought, newest first",
+        summary="Products that can be bought, newest first (or by price)",
         tags=["catalogue"],
         parameters=[ProductFilterSerializer],
         responses={200: ProductSerializer(many=True), **error_responses(400, 401, 404)},

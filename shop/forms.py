@@ -1,0 +1,164 @@
+"""Forms for sellers' products, photos and shops, and staff's product admin.
+
+One product form serves the seller's pages and admin alike, so the rules a price
+must meet (shop.prices) are checked the same way wherever a price is typed.
+"""
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+
+from accounts.models import User, UserProfile
+from core.money import to_decimal_string
+
+from .images import ACCEPT
+from .models import Category, Product, ProductPhoto, Storefront
+from .prices import PriceError, currency_choices, price_parse
+from .storefront import SLUG_RE, storefront_slug_free
+
+DESCRIPTION_MAX = 5000
+
+
+class ProductForm(forms.ModelForm):
+    """Title, category, description and a price typed in major units ("45.00")."""
+
+    currency = forms.ChoiceField(choices=currency_choices)
+    price = forms.CharField(
+        max_length=32,
+        help_text="In the currency's main unit: 45.00 for dollars, 1,500 for yen.",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    description = forms.CharField(
+        max_length=DESCRIPTION_MAX, required=False, widget=forms.Textarea(attrs={"rows": 6})
+    )
+    category = forms.ModelChoiceField(
+        queryset=Category.objects.all(), required=False, empty_label="No category"
+    )
+
+    class Meta:
+        model = Product
+        fields = ["title", "category", "description", "currency", "price"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        product = self.instance
+        if product.pk:
+            self.initial["price"] = to_decimal_string(product.price_amount, product.currency)
+        else:
+            self.initial.setdefault("currency", settings.DEFAULT_CURRENCY)
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        currency, price = data.get("currency"), data.get("price")
+        if currency and price:
+            try:
+                data["price_amount"] = price_parse(price, currency)
+            except PriceError as exc:
+                self.add_error("price", str(exc))
+            else:
+                # Model validation (below, in _post_clean) sees the price it will save.
+                self.instance.price_amount = data["price_amount"]
+        return data
+
+    def listing_changes(self) -> dict[str, Any]:
+        """The cleaned fields as shop.listings.product_update takes them."""
+        data = self.cleaned_data
+        return {
+            "title": data["title"],
+            "description": data["description"],
+            "price_amount": data["price_amount"],
+            "currency": data["currency"],
+            "category": data["category"],
+        }
+
+
+class ProductAdminForm(ProductForm):
+    """The seller's form plus what staff decide: whose it is, its address, listed."""
+
+    seller = forms.ModelChoiceField(
+        queryset=User.objects.filter(profile__role=UserProfile.Role.CONTRACTOR).order_by("email"),
+        help_text="Contractors only.",
+    )
+
+    class Meta(ProductForm.Meta):
+        fields = [
+            *("seller", "title", "slug", "category", "description", "currency", "price"),
+            "active",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("active") and self.instance.archived_at is not None:
+            self.add_error("active", "This product is archived: it cannot be listed again.")
+        return data
+
+
+class PhotoForm(forms.Form):
+    image = forms.FileField(
+        label="Photo",
+        help_text="JPEG, PNG, WebP or GIF. It is re-saved without its metadata (camera, place).",
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
+    )
+    alt_text = forms.CharField(
+        label="Describe the photo",
+        max_length=200,
+        help_text="For people who cannot see it, e.g. “Oak board, top view”.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limit = filesizeformat(settings.PRODUCT_PHOTO_MAX_BYTES)
+        self.fields["image"].help_text += f" At most {limit}."
+
+
+class PhotoAltForm(forms.Form):
+    alt_text = forms.CharField(label="Description", max_length=200)
+
+    @classmethod
+    def for_photo(cls, photo: ProductPhoto, data: Any = None) -> "PhotoAltForm":
+        # One form per photo on the page: ids of their own.
+        return cls(data, initial={"alt_text": photo.alt_text}, auto_id=f"photo{photo.pk}_%s")
+
+
+class StorefrontForm(forms.ModelForm):
+    """The shop's public page. The logo is a separate upload field: the service
+    re-encodes it, so the model's field is never set from the request."""
+
+    description = forms.CharField(
+        max_length=DESCRIPTION_MAX, required=False, widget=forms.Textarea(attrs={"rows": 5})
+    )
+    logo_upload = forms.FileField(
+        label="Logo",
+        required=False,
+        help_text="Optional. JPEG, PNG, WebP or GIF; shown at most 320 pixels wide.",
+        widget=forms.FileInput(attrs={"accept": ACCEPT}),
+    )
+    remove_logo = forms.BooleanField(label="Remove the current logo", required=False)
+
+    class Meta:
+        model = Storefront
+        fields = ["name", "slug", "description"]
+        labels = {"name": "Shop name", "slug": "Shop address"}
+        help_texts = {
+            # (Help texts are shown as HTML: no angle brackets.)
+            "slug": "Your page is /shops/your-address/: lower-case letters, digits and "
+            "hyphens. Changing it breaks links to the old address."
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.instance.logo:
+            del self.fields["remove_logo"]
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"].lower()
+        if not SLUG_RE.match(slug):
+            raise forms.ValidationError(
+                "Use lower-case letters and digits, with single hyphens between words."
+            )
+        if not storefront_slug_free(slug, exclude_pk=self.instance.pk):
+            raise forms.ValidationError("Another shop has this address. Choose another.")
+        return slug
