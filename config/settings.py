@@ -266,6 +266,34 @@ elif CELERY_BROKER_URL == "memory://":
 elif CELERY_BROKER_URL.startswith("redis://"):
     # kombu's, but one Redis client per channel instead of one per published message.
     CELERY_BROKER_TRANSPORT = "config.redis_transport.Transport"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # A message a killed worker held is handed out again after this; above the longest
+        # task (the balances sweep, a few minutes) so a running task is never handed out
+        # twice. Retries wait in the database, not in countdowns Redis would re-deliver
+        # every timeout, and the outbox dispatcher recovers lost work well before this.
+        "visibility_timeout": 600,
+        # An unreachable host fails a publish in 2 s, not after the kernel's ~2 min of SYNs.
+        "socket_connect_timeout": 2,
+        # A hung Redis (accepts, never answers) blocked `.delay()` forever without this;
+        # above the worker's 1 s BRPOP wait, and Redis answers our commands in microseconds.
+        "socket_timeout": 2,
+    }
+# A worker outlives any broker outage: Celery's default gives up after 100 tries and exits.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A worker started while the broker is down waits for it instead of exiting.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Connecting gives up after 2 s (the default 4): a web request must not wait for the broker.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
+# One quick retry, then `.delay()` raises: the outbox logs it and the dispatcher re-enqueues.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0.1,
+    "interval_step": 0,
+    "interval_max": 0.1,
+}
+# Tasks finish without the broker; cancelling them on a broker blip would throw away work
+# (a half-done sweep) that the outbox row and idempotency keys make safe to finish.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Nothing reads task results: tasks change the database and the pages read it.
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_SERIALIZER = "json"
