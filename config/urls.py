@@ -28,3 +28,6 @@ urlpatterns = [
     # Product photos and shop logos: with DEBUG on only (the demo); else the proxy's job.
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
 ]
+
+# A database that is briefly gone answers 503 "try again", not 500 (core/errors.py).
+handler500 = "core.errors.server_error"
