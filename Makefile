@@ -51,3 +51,12 @@ typecheck: install
 .PHONY: bench
 bench: install
 	$(BIN)/python -m bench
+
+# The fault suite (tests/chaos/): the real stack (gunicorn, a Celery worker and beat, the
+# Stripe sandbox, a private redis-server, PostgreSQL database marketplace_chaos) with
+# the broker, the worker, the database and the web server taken down under load, and a
+# webhook storm; prints the table and writes tests/chaos/RESULTS.md. Needs PostgreSQL
+# (CHAOS_PG_URL) and redis-server. About 7 minutes. `make test` runs a short version.
+.PHONY: chaos
+chaos: install
+	$(BIN)/python -m tests.chaos.run --write

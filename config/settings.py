@@ -181,8 +181,11 @@ _CACHE_URL = env("CACHE_URL", default="") or (
 )
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's, but a Redis outage is a cache miss, not a 500 (core/cache.py).
+        "BACKEND": "core.cache.ResilientRedisCache",
         "LOCATION": _CACHE_URL,
+        # Give up on an unreachable Redis in a second: the page goes on without it.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         # Test runs share the server with a demo or a second run: keys of their own.
         "KEY_PREFIX": f"test-{os.getpid()}" if "pytest" in sys.modules else "shop",
     }

@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -36,6 +35,7 @@ from django.db import DatabaseError, connection, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.commit import _named
 from core.metrics import OUTBOX_DISPATCHED, OUTBOX_ENQUEUE_FAILED
 
 logger = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def enqueue(task: Any, *args: Any) -> bool:
 
 def enqueue_on_commit(task: Any, *args: Any) -> None:
     """`enqueue` once the current transaction commits (at once outside one)."""
-    transaction.on_commit(partial(enqueue, task, *args))
+    transaction.on_commit(_named(enqueue, task, *args))
 
 
 @dataclass(frozen=True)
