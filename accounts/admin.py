@@ -33,7 +33,14 @@ PERMISSION_FIELDS = ["is_superuser", "groups", "user_permissions"]
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ("email",)
-    list_display = ("email", "first_name", "last_name", "is_staff", "date_joined")
+    list_display = (
+        "email",
+        "first_name",
+        "last_name",
+        "is_staff",
+        "email_verified_at",
+        "date_joined",
+    )
     search_fields = ("email", "first_name", "last_name", "profile__stripe_id")
     inlines = [UserProfileInline]
     fieldsets = (
@@ -43,15 +50,22 @@ class UserAdmin(DjangoUserAdmin):
             "Permissions",
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
         ),
-        ("Important dates", {"fields": ("last_login", "date_joined")}),
+        ("Important dates", {"fields": ("email_verified_at", "last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    def save_model(self, request, obj, form, change):
+        # A new address is not proven by staff typing it: its owner confirms it with the
+        # link (the account page sends one), as at sign-up. Accounts made here start so too.
+        if change and "email" in form.changed_data:
+            obj.email_verified_at = None
+        super().save_model(request, obj, form, change)
 
     # `change_user` must not be a way to every other permission: only a superuser
     # grants permissions (superuser status, groups, single permissions), and only a
     # superuser edits, deletes or sets the password of a superuser.
     def get_readonly_fields(self, request, obj=None):
-        fields = list(super().get_readonly_fields(request, obj))
+        fields = [*super().get_readonly_fields(request, obj), "email_verified_at"]
         if not request.user.is_superuser:
             fields += PERMISSION_FIELDS
         return fields

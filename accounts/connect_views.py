@@ -17,7 +17,8 @@ from payments.services import connect
 
 from . import kept_uploads, selectors
 from .connect_forms import DOCUMENT_FIELDS, CustomOnboardingForm
-from .requirements import requirement_labels
+from .decorators import ONBOARDING_WHY, verified_email_required
+from .requirements import disabled_reason_label, requirement_labels
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ def _unreachable(request):
 
 
 @contractor_required
+@verified_email_required(ONBOARDING_WHY)
 def onboarding(request):
     profile = request.user.profile
     custom = settings.CONNECT_ONBOARDING == "custom"
@@ -94,12 +96,14 @@ def _custom_onboarding_send(request, form: CustomOnboardingForm) -> bool:
 
 @contractor_required
 @require_POST
+@verified_email_required(ONBOARDING_WHY, back="accounts:onboarding")
 def onboarding_start(request):
     """Send the contractor to Stripe's hosted onboarding with a fresh Account Link."""
     return _redirect_to_new_link(request)
 
 
 @contractor_required
+@verified_email_required(ONBOARDING_WHY)
 def onboarding_refresh(request):
     """Stripe's refresh_url: the link expired or was used; make a new one."""
     return _redirect_to_new_link(request)
@@ -139,7 +143,8 @@ def dashboard(request):
     context = {
         "profile": profile,
         "due": requirement_labels(profile.requirements.get("currently_due")),
-        "disabled_reason": profile.requirements.get("disabled_reason"),
+        "disabled_reason": disabled_reason_label(profile.requirements.get("disabled_reason")),
+        "email_verified": selectors.email_verified(user),
         "balances": selectors.balance_list(contractor=user),
         "payouts": selectors.payout_list(contractor=user),
         "transfers": selectors.transfer_list(contractor=user),

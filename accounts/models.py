@@ -33,6 +33,10 @@ class UserManager(DjangoUserManager):
 class User(AbstractUser):
     username = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
+    # When the address was last proven to reach this person (a link we emailed to it was
+    # used). None for accounts made by staff, seed data or scripts, and after staff
+    # change the address: a buyer's checkout and a contractor's onboarding wait for it.
+    email_verified_at = models.DateTimeField("email verified", null=True, blank=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []  # email is the USERNAME_FIELD; nothing else is asked for
@@ -47,6 +51,10 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
 
 class UserProfile(models.Model):

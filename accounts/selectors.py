@@ -1,4 +1,5 @@
-"""Read-only queries for contractors: what the dashboard page and the API show.
+"""Read-only queries: whether a person's address is proven, and for contractors what
+the dashboard page and the API show.
 
 Every read is one function here; the pages and the API share them. None calls Stripe:
 balances and payouts are our last copies, which webhooks and refreshes keep current.
@@ -27,6 +28,25 @@ RECENT = 10
 class SalesAttention:
     awaiting: int  # authorised orders waiting for the contractor to fulfil them
     flagged: int  # orders staff or the system flagged
+
+
+def email_verified(user) -> bool:
+    """Whether `user` proved their email address (used a link we emailed to it).
+
+    A buyer's checkout and a contractor's onboarding require it; where it is False,
+    send them to `accounts:email_verify` (with `?next=`), which says why and sends
+    the link. Anonymous users have no address to prove: False.
+    """
+    return bool(getattr(user, "is_authenticated", False) and user.email_verified_at)
+
+
+def can_shop(user) -> bool:
+    """Whether `user` may fill a cart and check out: visitors may (they log in to pay);
+    of accounts, only buyers. Contractors sell, and staff run the shop."""
+    if user is None or not user.is_authenticated:
+        return True
+    profile = getattr(user, "profile", None)
+    return profile is not None and profile.is_buyer
 
 
 def balance_list(*, contractor: User) -> list[BalanceSnapshot]:

@@ -1,14 +1,12 @@
 """Account services: the only code that creates users' profiles."""
 
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 
 from .models import User, UserProfile
+from .tokens import sign_in_tokens, uid_encode
 
 
 def profile_create(*, user: User, role: str, display_name: str = "") -> UserProfile:
@@ -36,20 +34,15 @@ def user_signup(
     return user
 
 
-class SignInLinkTokens(PasswordResetTokenGenerator):
-    """One-time sign-in links: a token is void once the user has logged in (it hashes
-    last_login) and after PASSWORD_RESET_TIMEOUT (3 days)."""
-
-    key_salt = "accounts.services.SignInLinkTokens"
-
-
-sign_in_tokens = SignInLinkTokens()
-
-
 def sign_in_link(user: User) -> str:
-    """The path of a one-time link that signs `user` in (sent by email)."""
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    return reverse("accounts:signup_confirm", args=[uid, sign_in_tokens.make_token(user)])
+    """The path of a one-time link that signs `user` in (sent by email).
+
+    Void once the user has logged in (the token hashes last_login), when the password
+    changes, and after PASSWORD_RESET_TIMEOUT (3 days).
+    """
+    return reverse(
+        "accounts:signup_confirm", args=[uid_encode(user), sign_in_tokens.make_token(user)]
+    )
 
 
 def signup_request(*, email: str, password: str, role: str, display_name: str = "") -> None:
@@ -57,12 +50,16 @@ def signup_request(*, email: str, password: str, role: str, display_name: str = 
 
     Both cases answer the same way ("check your email"), so the form cannot be used to
     learn who has an account. A new account gets a one-time link that signs it in (and
-    so proves the address); an existing one gets a note that someone tried, at most one
-    an hour. The password is hashed either way so that both take the same time.
+    so proves the address); an account still waiting for its first link gets a new one
+    (see `_signup_resend`); any other gets a note that someone tried, at most one an
+    hour. The password is hashed in every case so that all take the same time.
     """
     from notifications.services import notify
 
     existing = User.objects.filter(email__iexact=email).first()
+    if existing is not None and _never_confirmed(existing):
+        _signup_resend(existing, password=password, role=role)
+        return
     if existing is None:
         # Inactive until the link is used: else logging in with the password just chosen
         # would tell whether the address was new.
@@ -90,6 +87,35 @@ def signup_request(*, email: str, password: str, role: str, display_name: str = 
     )
 
 
+def _never_confirmed(user: User) -> bool:
+    return not user.is_active and user.last_login is None
+
+
+def _signup_resend(user: User, *, password: str, role: str) -> None:
+    """Signing up again before the first link was used: the newest sign-up wins.
+
+    Its password replaces the earlier one, which voids every earlier link (their
+    tokens hash the password): whoever signed up with someone else's address first
+    cannot have that person confirm an account whose password the intruder knows.
+    A fresh link goes out, at most one an hour.
+    """
+    from notifications.services import notify
+
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if not _never_confirmed(locked):
+            return
+        locked.set_password(password)
+        locked.save(update_fields=["password"])
+        notify(
+            recipient=locked,
+            kind="signup_confirm",
+            key=timezone.now().strftime("again-%Y-%m-%dT%H"),
+            context={"role": getattr(getattr(locked, "profile", None), "role", role)},
+            link=sign_in_link(locked),
+        )
+
+
 def signup_confirm(*, user: User) -> User:
     """The emailed link was used: the address is proven, the account becomes active.
 
@@ -99,7 +125,9 @@ def signup_confirm(*, user: User) -> User:
     """
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
-        if not locked.is_active and locked.last_login is None:
+        if _never_confirmed(locked):
             locked.is_active = True
-            locked.save(update_fields=["is_active"])
+            # The link reached the address: it is proven.
+            locked.email_verified_at = locked.email_verified_at or timezone.now()
+            locked.save(update_fields=["is_active", "email_verified_at"])
     return locked

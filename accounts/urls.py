@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import connect_views, views
+from . import connect_views, credential_views, views
 
 app_name = "accounts"
 
@@ -9,15 +9,40 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("signup/sent/", views.signup_sent, name="signup_sent"),
     path("signup/confirm/<str:uidb64>/<str:token>/", views.signup_confirm, name="signup_confirm"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="accounts/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
+    # Passwords (Django's views, our forms and templates) and email addresses.
+    path("password/reset/", credential_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "password/reset/sent/",
+        credential_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "password/reset/<str:uidb64>/<str:token>/",
+        credential_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/done/",
+        credential_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("password/change/", credential_views.PasswordChangeView.as_view(), name="password_change"),
+    path("email/change/", credential_views.email_change, name="email_change"),
+    path(
+        "email/change/<str:token>/",
+        credential_views.email_change_confirm_view,
+        name="email_change_confirm",
+    ),
+    path("email/verify/", credential_views.email_verify, name="email_verify"),
+    path(
+        "email/verify/<str:uidb64>/<str:token>/",
+        credential_views.email_verify_confirm,
+        name="email_verify_confirm",
+    ),
+    # Contractors.
     path("dashboard/", connect_views.dashboard, name="dashboard"),
     path("dashboard/balance/", connect_views.balance_refresh, name="balance_refresh"),
     path("onboarding/", connect_views.onboarding, name="onboarding"),

@@ -1,23 +1,37 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.utils.encoding import force_str
-from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.http import require_http_methods
 
 from .forms import SignupForm
-from .models import User
+from .landing import landing_url
 from .services import sign_in_tokens, signup_request
 from .services import signup_confirm as signup_confirm_service
+from .tokens import user_for_token
+
+
+class LoginView(auth_views.LoginView):
+    """Log in, then land where the person's role has work: see `landing_url`."""
+
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def get_success_url(self):
+        next_url = self.get_redirect_url()
+        if next_url.split("?", 1)[0] == self.request.path:
+            next_url = ""  # ?next=/accounts/login/ would loop
+        return landing_url(self.request.user, next_url)
 
 
 @require_http_methods(["GET", "POST"])
 def signup(request):
     if request.user.is_authenticated:
-        return redirect("accounts:profile")
-    form = SignupForm(request.POST or None)
+        return redirect(landing_url(request.user))
+    initial = {"role": SignupForm.initial_role(request.GET.get("role"))}
+    form = SignupForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         signup_request(
             email=form.cleaned_data["email"],
@@ -32,28 +46,24 @@ def signup(request):
 
 def signup_sent(request):
     """The same answer whether the address was new or already had an account."""
-    # On a laptop (the demo), the email is a file: say where, the same for every address.
-    folder = getattr(settings, "EMAIL_FILE_PATH", "") if settings.DEBUG else ""
     return render(
         request,
         "accounts/signup_sent.html",
-        {"email": request.session.get("signup_email"), "email_folder": folder},
+        {"email": request.session.get("signup_email"), "email_folder": demo_email_folder()},
     )
 
 
-def _user_for_link(uidb64: str, token: str) -> User | None:
-    try:
-        user = User.objects.get(pk=int(force_str(urlsafe_base64_decode(uidb64))))
-    except (ValueError, TypeError, OverflowError, User.DoesNotExist):
-        return None
-    return user if sign_in_tokens.check_token(user, token) else None
+def demo_email_folder() -> str:
+    """On a laptop (the demo) emails are files: where, to say so on "check your email"
+    pages (the same for every address, so it tells nothing about accounts)."""
+    return getattr(settings, "EMAIL_FILE_PATH", "") if settings.DEBUG else ""
 
 
 @require_http_methods(["GET", "POST"])
 def signup_confirm(request, uidb64: str, token: str):
     """The emailed link: a button that signs in. A GET changes nothing, so mail scanners
     that open links do not use up the one-time token."""
-    user = _user_for_link(uidb64, token)
+    user = user_for_token(uidb64, token, sign_in_tokens)
     if user is None:
         return render(request, "accounts/signup_confirm.html", {"valid": False}, status=400)
     if request.method == "GET":

@@ -4,12 +4,16 @@ In this process, with Django's test client against the bench database and the re
 sandbox (HTTP on loopback). A buyer's checkout is three requests:
 
     POST /checkout/                  orders and payments from the cart (no Stripe call)
-    GET  /checkout/<id>/             one PaymentIntent per contractor, saved cards
-    GET  /checkout/<id>/done/        each intent read back after Stripe.js confirmed it
+    GET  /checkout/<id>/             the checkout's PaymentIntent (one, whatever the
+                                     number of contractors), the saved cards beside it
+    GET  /checkout/<id>/done/        the intent read back after Stripe.js confirmed it
 
 (the confirmation itself goes from the browser to Stripe and is done here, untimed,
-with the secret key). Time spent inside `payments.gateway` functions — the SDK and
-the sandbox — is measured separately and subtracted: "server" is our own work.
+with the secret key: once per intent). Time spent inside `payments.gateway`
+functions — the SDK and the sandbox — is measured separately and subtracted:
+"server" is our own work. With the sandbox at 300 ms, each page's time in Stripe
+calls is printed too: calls made side by side count once, so it is the buyer's wait
+in round trips (issue #16: at most one per page, whatever the number of contractors).
 """
 
 from __future__ import annotations
@@ -207,15 +211,28 @@ def one_checkout(
     if response.status_code != 200:
         raise RuntimeError(f"pay page: {response.status_code}")
     checkout_id = pay_url.rstrip("/").rsplit("/", 1)[1]
-    for intent in Payment.objects.filter(order__checkout_id=checkout_id).values_list(
+    intents = Payment.objects.filter(order__checkout_id=checkout_id).values_list(
         "stripe_payment_intent_id", flat=True
-    ):
+    )
+    for intent in sorted(set(intents)):  # a checkout's orders share one intent
         _sandbox(sandbox, "POST", f"/v1/payment_intents/{intent}/confirm",
                  {"payment_method": "pm_card_visa"})  # fmt: skip
     done, response = _step(client, timer, "get", f"{pay_url}done/")
     if response.status_code != 200:
         raise RuntimeError(f"done page: {response.status_code}")
     return {"start": start, "pay": pay, "done": done}
+
+
+def _waits(row: CheckoutRow) -> str:
+    """One line: each page's time in Stripe calls and their number, at this latency."""
+    pages = ", ".join(
+        f"{name} {row.steps[name].stripe_ms:.0f} ms ({row.steps[name].stripe_calls} calls)"
+        for name in STEPS
+    )
+    return (
+        f"   checkout {row.items} × {row.contractors} at {row.latency_ms} ms: Stripe {pages}; "
+        f"wall {row.wall_ms:.0f} ms"
+    )
 
 
 def _median_step(steps: list[Step]) -> Step:
@@ -239,5 +256,7 @@ def measure(sandbox: str, *, reps: int = 3, latency_ms: int = 300) -> list[Check
             ]
             steps = {name: _median_step([run[name] for run in runs]) for name in STEPS}
             rows.append(CheckoutRow(items, contractors, latency, steps))
+            if latency:
+                print(_waits(rows[-1]), flush=True)
     _sandbox(sandbox, "POST", "/_sandbox/latency", {"ms": 0})
     return rows

@@ -477,6 +477,8 @@ METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 # Uncaptured authorisations are canceled after this long (Stripe's limit is 7 days).
 AUTHORIZATION_TTL_HOURS = env.int("AUTHORIZATION_TTL_HOURS", default=144)
+# A checkout nobody paid (nor tried to) for this long is canceled and its stock freed.
+CHECKOUT_ABANDON_MINUTES = env.int("CHECKOUT_ABANDON_MINUTES", default=60)
 
 # The outbox (core/outbox.py): a row handed to a worker is handed out again when it
 # is still to do OUTBOX_LEASE_SECONDS later (its worker died, its message was lost);
@@ -495,6 +497,10 @@ CELERY_BEAT_SCHEDULE = {
     "expire-stale-authorisations": {
         "task": "payments.tasks.authorizations_expire_task",
         "schedule": 15 * 60.0,
+    },
+    "cancel-abandoned-checkouts": {
+        "task": "shop.tasks.checkouts_abandon_task",
+        "schedule": 5 * 60.0,
     },
     "delete-abandoned-kept-uploads": {
         "task": "accounts.tasks.kept_uploads_sweep_task",

@@ -8,6 +8,7 @@ second call for the same event a no-op anyway.
 from django.urls import reverse
 
 from accounts.models import User
+from accounts.requirements import disabled_reason_label
 from core.money import format_amount
 
 from .services import notify
@@ -70,15 +71,12 @@ def payment_failed(order, payment, attempt: str) -> None:
 
 
 def refund_issued(refund) -> None:
-    order = refund.payment.order
-    context = {**_order_context(order), "refund": format_amount(refund.amount, refund.currency)}
-    notify(
-        recipient=order.buyer,
-        kind="refund_issued",
-        key=str(refund.pk),
-        context=context,
-        link=_buyer_link(order),
-    )
+    """Staff asked for a refund: nobody is told yet.
+
+    The buyer hears once per refund, when Stripe confirms it (`refund_confirmed`): a
+    refund Stripe refuses was never on its way, and two messages for one refund were
+    one too many. Kept as the hook `refund_request` calls.
+    """
 
 
 def refund_confirmed(refund) -> None:
@@ -125,12 +123,31 @@ def payout_changed(payout) -> None:
 
 
 def requirements_due(profile, due: list[str], labels: list[str]) -> None:
-    """Stripe needs more from a contractor (or restricted the account)."""
-    context = {"profile": profile, "labels": labels, "restricted": not profile.charges_enabled}
+    """Stripe needs more from a contractor, or restricted their account.
+
+    Only what is true is said: a contractor who has not started onboarding yet hears
+    nothing (the dashboard and the sign-up email already ask them to set up payouts; a
+    new connected account always has requirements), an enabled account is never
+    called restricted, and an enabled account with nothing due hears nothing.
+    """
+    started = profile.details_submitted or profile.tos_accepted_at is not None
+    restricted = not profile.charges_enabled
+    if not started or not (due or restricted):
+        return
+    reason = (profile.requirements or {}).get("disabled_reason") if restricted else None
+    context = {
+        "profile": profile,
+        "labels": labels,
+        "restricted": restricted,
+        "reason": disabled_reason_label(reason),
+    }
+    # One message per state: "restricted" and "needs more" for the same codes are
+    # two different pieces of news.
+    state = "restricted" if restricted else "due"
     notify(
         recipient=profile.user,
         kind="requirements_due",
-        key=",".join(sorted(due)) or "none",
+        key=f"{state}:{','.join(sorted(due)) or reason or 'none'}",
         context=context,
         link=reverse("accounts:onboarding"),
     )

@@ -7,7 +7,14 @@ from django.core.cache import cache
 from django.db.models import Q
 
 from core import outbox
-from payments.models import ContractorDebit, Payment, Refund, StripeEvent
+from payments.models import (
+    ContractorDebit,
+    Payment,
+    Refund,
+    StripeEvent,
+    Transfer,
+    TransferReversal,
+)
 from payments.services.events import MAX_ATTEMPTS
 
 
@@ -36,6 +43,18 @@ def kinds() -> list[outbox.Kind]:
         ),
         outbox.Kind(
             "refunds", Refund, Q(status=Refund.Status.REQUESTED), tasks.refund_execute_task
+        ),
+        outbox.Kind(
+            "transfers",
+            Transfer,
+            Q(status=Transfer.Status.PENDING),
+            tasks.transfer_execute_task,
+        ),
+        outbox.Kind(
+            "transfer reversals",
+            TransferReversal,
+            Q(status=TransferReversal.Status.PENDING),
+            tasks.transfer_reversal_execute_task,
         ),
         outbox.Kind(
             "debits",

@@ -14,7 +14,17 @@ from shop.models import CURRENCY_CODE, Order
 
 
 class Payment(OutboxRow):
-    """One PaymentIntent for one order (destination charge, authorise then capture).
+    """One order's payment: authorised at checkout, captured once the order is fulfilled.
+
+    A single-contractor checkout is a destination charge: the PaymentIntent is this
+    order's own (`transfer_group` empty). A checkout of several contractors' orders is
+    one PaymentIntent on the platform shared by their Payment rows (`transfer_group` is
+    the checkout id): the buyer authenticates once, and each contractor is paid by a
+    `Transfer` of their own once their order is fulfilled ("separate charges and
+    transfers", README "Money flow"). For such a row, `status` is this order's part:
+    *authorised* while it is held (on the card, or on the platform once the shared
+    charge was captured for another order: then `amount_captured` is set), *captured*
+    once the order was fulfilled and its transfer asked for.
 
     `action` is work asked for and not done yet (core/outbox.py): a capture once the
     order is fulfilled, a cancellation asked by staff or by expiry.
@@ -53,10 +63,18 @@ class Payment(OutboxRow):
     }
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
-    stripe_payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # Unique for a destination charge; shared by the orders of one checkout otherwise.
+    # NULL until Stripe made it, as when the column was unique (NULLs never collide).
+    stripe_payment_intent_id = models.CharField(  # noqa: DJ001
+        max_length=255, null=True, blank=True, db_index=True
+    )
     stripe_charge_id = models.CharField(max_length=255, blank=True, default="")
-    # The transfer Stripe made to the contractor when the charge was captured.
+    # The transfer that paid the contractor: Stripe's own for a destination charge,
+    # our Transfer's for a checkout paid as one platform charge.
     stripe_transfer_id = models.CharField(max_length=255, blank=True, default="")
+    # Not empty: the PaymentIntent is the checkout's platform charge, shared with the
+    # other orders of the checkout, and this is its `transfer_group` (the checkout id).
+    transfer_group = models.CharField(max_length=255, blank=True, default="")
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING)
     amount = models.PositiveBigIntegerField()
     amount_authorized = models.PositiveBigIntegerField(default=0)
@@ -80,6 +98,15 @@ class Payment(OutboxRow):
         # The dispatcher's query: work still to do, by when it is due.
         indexes = [models.Index(fields=["status", "due_at"], name="payments_payment_work_idx")]
         constraints = [
+            models.UniqueConstraint(
+                fields=["stripe_payment_intent_id"],
+                condition=models.Q(transfer_group=""),
+                name="payments_payment_destination_intent_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["stripe_payment_intent_id", "order"],
+                name="payments_payment_intent_order_unique",
+            ),
             models.CheckConstraint(
                 condition=models.Q(amount__gt=0), name="payments_payment_amount_positive"
             ),
@@ -119,6 +146,16 @@ class Payment(OutboxRow):
     @property
     def amount_display(self) -> str:
         return format_amount(self.amount, self.currency)
+
+    @property
+    def shares_intent(self) -> bool:
+        """Paid by the checkout's platform charge (separate charges and transfers)."""
+        return bool(self.transfer_group)
+
+    @property
+    def transfer_amount(self) -> int:
+        """What the contractor is paid for this order: the amount less the platform fee."""
+        return self.amount - self.application_fee_amount
 
 
 class Refund(OutboxRow):
@@ -335,6 +372,129 @@ class ContractorDebit(OutboxRow):
 
     def __str__(self) -> str:
         return f"Debit of {format_amount(self.amount, self.currency)} from {self.contractor}"
+
+
+# Stripe keeps a refusal (a 4xx) for the idempotency key that got it, as it keeps any
+# result: a try after a refusal needs the next key of the row's series.
+REFUSALS_HELP = "Times Stripe refused it; the next try sends the next idempotency key."
+
+
+def attempt_key(base: str, refusals: int) -> str:
+    """The idempotency key of a row's work after `refusals` refusals by Stripe (each
+    refusal proves nothing was written, so the next try may use a new key)."""
+    return base if not refusals else f"{base}/after-{refusals}"
+
+
+class Transfer(OutboxRow):
+    """The money of one fulfilled order to its contractor, from the checkout's platform
+    charge (separate charges and transfers): amount − platform fee, to the seller's
+    connected account, with `source_transaction` the charge, in the checkout's
+    `transfer_group`.
+
+    Written *pending* in the transaction that marks the order's payment captured, and
+    sent by a task whose idempotency key is this row's (core/outbox.py). A contractor is
+    never paid before that: no row exists for an order not fulfilled.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Sent"
+        FAILED = "failed", "Refused by Stripe"
+
+    TRANSITIONS = {
+        Status.PENDING: frozenset({Status.SUCCEEDED, Status.FAILED}),
+        Status.SUCCEEDED: frozenset(),
+        # Staff may send a refused transfer again once its cause is fixed (admin).
+        Status.FAILED: frozenset({Status.PENDING}),
+    }
+
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="transfer")
+    amount = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3)
+    destination_account = models.CharField(max_length=255)
+    transfer_group = models.CharField(max_length=255)
+    # The checkout's charge the money comes from (`source_transaction`).
+    source_charge = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    stripe_transfer_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    refusals = models.PositiveIntegerField(default=0, help_text=REFUSALS_HELP)
+    failure_message = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "due_at"], name="payments_transfer_work_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="payments_transfer_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(currency__regex=CURRENCY_CODE),
+                name="payments_transfer_currency_code",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(destination_account__startswith="acct_"),
+                name="payments_transfer_destination_acct",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.stripe_transfer_id or f"Transfer #{self.pk}"
+
+    @property
+    def amount_display(self) -> str:
+        return format_amount(self.amount, self.currency)
+
+
+class TransferReversal(OutboxRow):
+    """Money taken back from a contractor's transfer for a refund of their order (their
+    share of it: see payments.services.transfers). Written once Stripe has refunded
+    the buyer, sent by a task keyed by this row."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    TRANSITIONS = {
+        Status.PENDING: frozenset({Status.SUCCEEDED, Status.FAILED}),
+        Status.SUCCEEDED: frozenset(),
+        Status.FAILED: frozenset({Status.PENDING}),
+    }
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="reversals")
+    refund = models.OneToOneField(
+        Refund, on_delete=models.PROTECT, related_name="transfer_reversal"
+    )
+    amount = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    stripe_reversal_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    refusals = models.PositiveIntegerField(default=0, help_text=REFUSALS_HELP)
+    failure_message = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "due_at"], name="payments_reversal_work_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="payments_reversal_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(currency__regex=CURRENCY_CODE),
+                name="payments_reversal_currency_code",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.stripe_reversal_id or f"Reversal #{self.pk}"
+
+    @property
+    def amount_display(self) -> str:
+        return format_amount(self.amount, self.currency)
 
 
 class Payout(models.Model):

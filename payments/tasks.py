@@ -21,11 +21,19 @@ from django.db import DatabaseError
 
 from core import outbox
 from payments.gateway import GatewayUnavailable
-from payments.models import ContractorDebit, Payment, Refund, StripeEvent
-from payments.services import connect, customers, debits, events, intents, refunds
+from payments.models import (
+    ContractorDebit,
+    Payment,
+    Refund,
+    StripeEvent,
+    Transfer,
+    TransferReversal,
+)
+from payments.services import connect, customers, debits, events, intents, refunds, transfers
+from payments.services.waits import NotYet
 
-# Failures that pass: the same try later can succeed.
-PASSING = (GatewayUnavailable, DatabaseError)
+# Failures that pass: the same try later can succeed (or the work it waits for is done).
+PASSING = (GatewayUnavailable, DatabaseError, NotYet)
 
 # Tasks that only refresh or create what the next page view would create anyway
 # keep Celery's own retry: the shared policy is exponential backoff from
@@ -164,4 +172,26 @@ def refund_execute_task(refund_id: int) -> str:
     """Send a staff-requested refund to Stripe."""
     return _run(
         "refund", Refund, refund_id, lambda: refunds.refund_execute(refund_id=refund_id).status
+    )
+
+
+@shared_task
+def transfer_execute_task(transfer_id: int) -> str:
+    """Pay a contractor their fulfilled order's part of a checkout's charge."""
+    return _run(
+        "transfer",
+        Transfer,
+        transfer_id,
+        lambda: transfers.transfer_execute(transfer_id=transfer_id).status,
+    )
+
+
+@shared_task
+def transfer_reversal_execute_task(reversal_id: int) -> str:
+    """Take a refunded order's share back from its contractor's transfer."""
+    return _run(
+        "reversal",
+        TransferReversal,
+        reversal_id,
+        lambda: transfers.reversal_execute(reversal_id=reversal_id).status,
     )

@@ -67,6 +67,8 @@ class ProductAdmin(admin.ModelAdmin):
         "description",
         "currency",
         "price",
+        "stock",
+        "stock_shown",
         "active",
         "archived_at",
     )

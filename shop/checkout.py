@@ -14,11 +14,13 @@ from accounts.models import User
 from payments import gateway
 from payments.models import Payment
 from payments.services import stripe_reads
+from payments.services.customers import saved_cards_read_alongside
 from payments.services.intents import payment_intents_ensure
 
 from .models import Order
 from .selectors import (
     PAID_PAYMENT_STATUSES,
+    checkout_closed,
     checkout_payment_list,
     order_is_payable,
     order_payment,
@@ -53,6 +55,15 @@ class CheckoutUnavailable(CheckoutPaymentError):
 
 class CheckoutRefused(CheckoutPaymentError):
     """Stripe refused our request. Its wording is for us (logged), not for the buyer."""
+
+
+class CheckoutClosed(Exception):
+    """Every order of the checkout is over (canceled, replaced, abandoned, expired):
+    there is nothing to pay here; `order` is one of them."""
+
+    def __init__(self, order: Order):
+        super().__init__(f"Checkout {order.checkout_id} is closed.")
+        self.order = order
 
 
 class NothingToPay(Exception):
@@ -110,8 +121,44 @@ class CheckoutPayment:
 
     @property
     def client_secrets(self) -> dict[int, str]:
-        """{payment id: client secret} for the payments still due."""
+        """{payment id: client secret} for the payments still due (the orders of a
+        checkout paid as one platform charge share one)."""
         return {line.payment.pk: line.client_secret for line in self.due if line.client_secret}
+
+    @property
+    def intents(self) -> list["PreparedIntent"]:
+        """The PaymentIntents behind the lines, each once, in the order of its first
+        line: what the buyer confirms. A checkout of several contractors' orders is
+        one intent (one authentication) for all of them."""
+        by_intent: dict[str, list[PreparedPayment]] = {}
+        for line in self.lines:
+            key = line.client_secret or f"paid:{line.payment.pk}"
+            by_intent.setdefault(key, []).append(line)
+        return [PreparedIntent(lines=lines) for lines in by_intent.values()]
+
+
+@dataclass(frozen=True)
+class PreparedIntent:
+    """One PaymentIntent to confirm, with the checkout's lines it pays."""
+
+    lines: list[PreparedPayment]
+
+    @property
+    def client_secret(self) -> str | None:
+        return self.lines[0].client_secret
+
+    @property
+    def intent_status(self) -> str:
+        return self.lines[0].intent_status
+
+    @property
+    def paid(self) -> bool:
+        return self.lines[0].paid
+
+    @property
+    def amount(self) -> int:
+        """What confirming it pays, minor units (every line's amount)."""
+        return sum(line.payment.amount for line in self.lines)
 
 
 def checkout_prepare(
@@ -124,19 +171,33 @@ def checkout_prepare(
     Stripe knows first: a payment authorised a moment ago may not have reached our
     database yet (webhook in flight), so a line's `paid` comes from its intent.
     `resync`: the buyer is on the pay page, about to try again, so the return page
-    that follows must read Stripe again (`stripe_reads.sync_allow`).
+    that follows must read Stripe again (`stripe_reads.sync_allow`); the buyer's
+    saved cards are read alongside (payments.services.customers.buyer_saved_cards
+    answers from that read).
 
-    Raises Order.DoesNotExist for a checkout that is not the buyer's, and
+    A checkout of several contractors' orders is one PaymentIntent for all of them
+    (payments/services/groups.py): its lines share one client secret, to confirm
+    once (`CheckoutPayment.intents`).
+
+    Orders that are over (canceled, expired) are left out. Raises Order.DoesNotExist
+    for a checkout that is not the buyer's, CheckoutClosed for one that is over, and
     CheckoutUnavailable / CheckoutRefused when Stripe cannot be reached / refuses.
     """
     payments = checkout_payment_list(buyer=buyer, checkout_id=checkout_id)
     if not payments:
+        closed = checkout_closed(buyer=buyer, checkout_id=checkout_id)
+        if closed is not None:
+            raise CheckoutClosed(closed)
         raise Order.DoesNotExist("No such checkout.")
     if all(payment.status in PAID_PAYMENT_STATUSES for payment in payments):
         lines = [_paid_line(payment) for payment in payments]
         return CheckoutPayment(checkout_id=checkout_id, lines=lines)
     if resync:
         stripe_reads.sync_allow([payment.pk for payment in payments])
+        # The pay page shows the buyer's saved cards too: read side by side.
+        with saved_cards_read_alongside(user_id=buyer.pk):
+            lines = _prepare(checkout_id, payments)
+        return CheckoutPayment(checkout_id=checkout_id, lines=lines)
     return CheckoutPayment(checkout_id=checkout_id, lines=_prepare(checkout_id, payments))
 
 

@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 
 from core.money import format_amount
 from payments import gateway
@@ -21,16 +22,19 @@ from payments.services import stripe_reads
 from payments.services.customers import buyer_saved_cards
 from payments.services.intents import payment_sync
 
-from . import selectors
+from . import pay_messages, selectors
 from .cart import Cart
+from .cart_checkout import cart_checkout, cart_settle
 from .checkout import (
+    CheckoutClosed,
     CheckoutPayment,
     CheckoutPaymentError,
     CheckoutUnavailable,
+    PreparedPayment,
     checkout_prepare,
 )
 from .models import Order
-from .services import CheckoutError, checkout_create
+from .services import CheckoutError
 
 logger = logging.getLogger(__name__)
 
@@ -39,21 +43,32 @@ PAID_STATUSES = selectors.PAID_PAYMENT_STATUSES
 
 @login_required
 def checkout_start(request):
+    """Checkout of the cart's lines in one currency (the `currency` field; needed only
+    when the cart has several): back to the cart's open checkout when the lines are
+    the same, else a new one in its place. The cart keeps its lines until they are paid.
+    """
     if request.method != "POST":
         # E.g. back from the login page: show the cart, with its Checkout button.
         return redirect("shop:cart")
     cart = Cart(request.session)
-    items = [(line.product.pk, line.quantity) for line in cart.lines()]
+    for notice in cart_settle(cart, request.user):
+        messages.success(request, notice)
+    currencies = [group.currency for group in cart.currency_groups()]
     for notice in cart.notices:
         messages.warning(request, notice)
     if cart.notices:
         return redirect("shop:cart")  # let the buyer see what changed before paying
+    currency = request.POST.get("currency", "")
+    if not currency and len(currencies) == 1:
+        currency = currencies[0]
+    if len(currencies) > 1 and currency not in currencies:
+        messages.error(request, "Choose which items to pay: each currency is paid on its own.")
+        return redirect("shop:cart")
     try:
-        checkout_id = checkout_create(buyer=request.user, items=items)
+        checkout_id = cart_checkout(cart, request.user, currency)
     except CheckoutError as exc:
         messages.error(request, str(exc))
         return redirect("shop:cart")
-    cart.clear()
     return redirect("shop:checkout_pay", checkout_id=checkout_id)
 
 
@@ -77,13 +92,19 @@ def stripe_reads_limited(view):
     return wrapper
 
 
+@never_cache
 @login_required
 @stripe_reads_limited
 def checkout_pay(request, checkout_id):
+    """The pay page, for what is still due. It reads where the checkout stands first:
+    paid goes to the confirmation, over (replaced, canceled) says so. Never cached,
+    so Back after paying asks again rather than showing a stale form."""
     try:
         checkout = checkout_prepare(buyer=request.user, checkout_id=checkout_id, resync=True)
     except Order.DoesNotExist:
         raise Http404("No such checkout.") from None
+    except CheckoutClosed as exc:
+        return render(request, "shop/checkout_closed.html", {"order": exc.order}, status=410)
     except CheckoutPaymentError as exc:
         # Unreachable (503, retry soon) or refused (502: Stripe's wording is logged,
         # the buyer gets plain words); the orders are kept either way.
@@ -91,7 +112,11 @@ def checkout_pay(request, checkout_id):
         return render(
             request,
             "shop/checkout_unavailable.html",
-            {"checkout_id": checkout_id, "unreachable": unreachable, "message": exc.user_message},
+            {
+                "checkout_id": checkout_id,
+                "unreachable": unreachable,
+                "message": pay_messages.gateway_error_message(exc.error),
+            },
             status=503 if unreachable else 502,
         )
     if checkout.all_paid:
@@ -101,17 +126,19 @@ def checkout_pay(request, checkout_id):
 
 def _pay_page(request, checkout: CheckoutPayment) -> dict:
     """The pay page's context, with the configuration checkout.js reads."""
+    intents, intent_of_line = _intents_config(checkout)
     config = {
         "publishableKey": settings.STRIPE_PUBLISHABLE_KEY,
-        "intents": _intents_config(checkout),
+        "intents": intents,
         "email": request.user.email,
         "doneUrl": reverse("shop:checkout_done", kwargs={"checkout_id": checkout.checkout_id}),
-        "messages": gateway.DECLINE_MESSAGES,
-        "unreachable": gateway.GatewayUnavailable.user_message,
+        "messages": pay_messages.js_messages(),
+        "unreachable": pay_messages.UNREACHABLE,
     }
     return {
         "payments": checkout.payments,
         "lines": checkout.lines,
+        "rows": list(zip(checkout.lines, intent_of_line, strict=True)),
         "total": checkout.amount_due,
         "currency": checkout.currency,
         "saved_cards": _saved_cards(request.user),
@@ -120,25 +147,34 @@ def _pay_page(request, checkout: CheckoutPayment) -> dict:
     }
 
 
-def _intents_config(checkout: CheckoutPayment) -> list[dict]:
-    """The intents checkout.js confirms in order (skipping those Stripe has as done)."""
+def _intents_config(checkout: CheckoutPayment) -> tuple[list[dict], list[int]]:
+    """The intents checkout.js confirms in order, each once (skipping those Stripe has
+    as done), and for each line the index of its intent: the orders of a checkout
+    paid as one platform charge share one intent, confirmed once."""
+    by_intent: dict[str, list[PreparedPayment]] = {}
+    intent_of_line = []
+    for line in checkout.lines:
+        key = line.client_secret or f"payment-{line.payment.pk}"
+        by_intent.setdefault(key, []).append(line)
+        intent_of_line.append(list(by_intent).index(key))
     intents = []
     due_after = 0
-    for line in reversed(checkout.lines):
+    for lines in reversed(list(by_intent.values())):
+        amount = sum(line.payment.amount for line in lines)
         # What the Pay button asks for once this intent is authorised (only the unpaid
         # intents after it are left).
         intents.append(
             {
-                "clientSecret": line.client_secret,
-                "status": line.intent_status,
-                "seller": line.payment.order.seller.profile.name,
-                "amount": line.payment.amount_display,
+                "clientSecret": lines[0].client_secret,
+                "status": lines[0].intent_status,
+                "seller": ", ".join(line.payment.order.seller.profile.name for line in lines),
+                "amount": format_amount(amount, checkout.currency),
                 "dueAfter": format_amount(due_after, checkout.currency) if due_after else None,
             }
         )
-        if not line.paid:
-            due_after += line.payment.amount
-    return intents[::-1]
+        if not lines[0].paid:
+            due_after += amount
+    return intents[::-1], intent_of_line
 
 
 def _saved_cards(user) -> list:
@@ -148,11 +184,18 @@ def _saved_cards(user) -> list:
         return []  # paying with a new card still works
 
 
+@never_cache
 @login_required
 @stripe_reads_limited
 def checkout_done(request, checkout_id):
-    """Where Stripe.js sends the buyer: read each intent back and show the outcome."""
-    payments = _checkout_payments(request, checkout_id)
+    """Where Stripe.js sends the buyer: read each intent back and show the outcome.
+    Once everything is paid, the paid lines leave the cart."""
+    payments = selectors.checkout_payment_list(buyer=request.user, checkout_id=checkout_id)
+    if not payments:
+        closed = selectors.checkout_closed(buyer=request.user, checkout_id=checkout_id)
+        if closed is None:
+            raise Http404("No such checkout.")
+        return render(request, "shop/checkout_closed.html", {"order": closed}, status=410)
     unreachable = False
     for payment in payments:
         if payment.status in PAID_STATUSES:
@@ -165,16 +208,30 @@ def checkout_done(request, checkout_id):
     if forget.startswith("pm_") and not unreachable:
         _forget_card(payments, forget, checkout_id)
     payments = _checkout_payments(request, checkout_id)
+    all_paid = all(p.status in PAID_STATUSES for p in payments)
+    cart = Cart(request.session)
+    if all_paid:
+        cart_settle(cart, request.user)
     return render(
         request,
         "shop/checkout_done.html",
         {
+            "lines": [(p, _payment_problem(p)) for p in payments],
             "payments": payments,
-            "all_paid": all(p.status in PAID_STATUSES for p in payments),
+            "all_paid": all_paid,
             "unreachable": unreachable,
             "checkout_id": checkout_id,
+            # Lines in another currency wait for a checkout of their own.
+            "cart_left": cart.count(),
         },
     )
+
+
+def _payment_problem(payment: Payment) -> str:
+    """Why the payment is not done yet, in our words ("" when nothing went wrong)."""
+    if payment.status != Payment.Status.PENDING or not payment.last_error_code:
+        return ""
+    return pay_messages.card_message(payment.last_error_code, payment.last_error_code)
 
 
 def _forget_card(payments: list[Payment], payment_method: str, checkout_id) -> None:

@@ -19,6 +19,8 @@ from .prices import PriceError, currency_choices, price_parse
 from .storefront import SLUG_RE, storefront_slug_free
 
 DESCRIPTION_MAX = 5000
+# A bound for typing mistakes ("1000000000"), far above any shop's stock.
+MAX_STOCK = 1_000_000
 
 
 class ProductForm(forms.ModelForm):
@@ -36,18 +38,39 @@ class ProductForm(forms.ModelForm):
     category = forms.ModelChoiceField(
         queryset=Category.objects.all(), required=False, empty_label="No category"
     )
+    stock = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_STOCK,
+        label="In stock",
+        help_text="How many you can sell now. Leave it empty for no limit (e.g. a service). "
+        "Items in buyers' unpaid checkouts are already taken off.",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    # The stock the form showed: a sale made while the seller edits other fields must
+    # not be undone by saving the number they saw (see `stock_changed`).
+    stock_shown = forms.CharField(required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = Product
-        fields = ["title", "category", "description", "currency", "price"]
+        fields = ["title", "category", "description", "currency", "price", "stock"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         product = self.instance
         if product.pk:
             self.initial["price"] = to_decimal_string(product.price_amount, product.currency)
+            self.initial["stock_shown"] = "" if product.stock is None else str(product.stock)
         else:
             self.initial.setdefault("currency", settings.DEFAULT_CURRENCY)
+
+    @property
+    def stock_changed(self) -> bool:
+        """Whether the seller typed a new stock (not just sent back the one shown)."""
+        if not self.instance.pk:
+            return True
+        stock = self.cleaned_data.get("stock")
+        return ("" if stock is None else str(stock)) != self.cleaned_data.get("stock_shown", "")
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -61,6 +84,10 @@ class ProductForm(forms.ModelForm):
             else:
                 # Model validation (below, in _post_clean) sees the price it will save.
                 self.instance.price_amount = data["price_amount"]
+        if "stock" in data and not self.stock_changed:
+            # Left as it was: the row's own value stays (a ModelForm skips a field
+            # missing from cleaned_data), whatever was sold meanwhile.
+            del data["stock"]
         return data
 
     def listing_changes(self) -> dict[str, Any]:
@@ -72,6 +99,7 @@ class ProductForm(forms.ModelForm):
             "price_amount": data["price_amount"],
             "currency": data["currency"],
             "category": data["category"],
+            **({"stock": data["stock"]} if "stock" in data else {}),
         }
 
 
@@ -86,7 +114,7 @@ class ProductAdminForm(ProductForm):
     class Meta(ProductForm.Meta):
         fields = [
             *("seller", "title", "slug", "category", "description", "currency", "price"),
-            "active",
+            *("stock", "active"),
         ]
 
     def clean(self) -> dict[str, Any]:

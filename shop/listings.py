@@ -28,7 +28,9 @@ from .storefront import storefront_ensure
 
 MAX_PHOTOS = 8
 # What a seller may change with product_update (the rest is the platform's).
-EDITABLE_FIELDS = frozenset({"title", "description", "price_amount", "currency", "category"})
+EDITABLE_FIELDS = frozenset(
+    {"title", "description", "price_amount", "currency", "category", "stock"}
+)
 
 
 class ListingError(Exception):
@@ -60,8 +62,10 @@ def product_create(
     price_amount: int,
     currency: str,
     category: Category | None = None,
+    stock: int | None = None,
 ) -> Product:
     """A new live product of `seller` (a contractor); its slug comes from the title.
+    `stock`: how many can be sold (None: no limit).
 
     The price is checked again here (the forms did it for their messages), so no
     path can list a price the fee would eat. The seller's storefront is made with
@@ -79,6 +83,7 @@ def product_create(
             price_amount=price_amount,
             currency=currency,
             category=category,
+            stock=stock,
         )
         try:
             with transaction.atomic():
@@ -103,9 +108,11 @@ def _editable(product: Product) -> None:
 
 
 def product_update(*, product: Product, changes: dict[str, Any]) -> Product:
-    """Change a product's own fields (title, description, price, currency, category).
+    """Change a product's own fields (title, description, price, currency, category,
+    stock: how many can be sold from now on, None for no limit).
 
-    Orders already placed keep the title and price they were bought at (OrderItem).
+    Orders already placed keep the title and price they were bought at (OrderItem),
+    and the stock they hold: a new stock counts from here.
     """
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:

@@ -2,6 +2,7 @@
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -55,6 +56,14 @@ class Product(models.Model):
     description = models.TextField(blank=True)
     price_amount = models.PositiveBigIntegerField(help_text="Minor units, e.g. cents.")
     currency = models.CharField(max_length=3)
+    # How many can be sold now; None is no limit (services). Checkouts take their
+    # quantities off when they are made and give them back when they end unpaid
+    # (shop/stock.py), so this is what is left for the next buyer, not what is on a shelf.
+    stock = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="How many you can sell now. Leave blank for no limit (e.g. a service).",
+    )
     category = models.ForeignKey(
         Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="products"
     )
@@ -100,6 +109,12 @@ class Product(models.Model):
                 condition=models.Q(archived_at__isnull=True) | models.Q(active=False),
                 name="shop_product_archived_not_active",
             ),
+            # PositiveIntegerField's own check, named, so a reservation that would go
+            # below zero fails loudly whatever the database.
+            models.CheckConstraint(
+                condition=models.Q(stock__isnull=True) | models.Q(stock__gte=0),
+                name="shop_product_stock_not_negative",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -131,6 +146,10 @@ class Product(models.Model):
     @property
     def price_display(self) -> str:
         return format_amount(self.price_amount, self.currency)
+
+    @property
+    def sold_out(self) -> bool:
+        return self.stock is not None and self.stock <= 0
 
 
 class ProductPhoto(models.Model):
@@ -188,6 +207,16 @@ class Storefront(models.Model):
 class Order(models.Model):
     """What one buyer owes one contractor; paid by one PaymentIntent."""
 
+    class CancelReason(models.TextChoices):
+        """Why an order ended canceled, when the shop canceled it (empty otherwise)."""
+
+        NONE = "", "—"
+        # The buyer changed the cart: a newer checkout took its place (hidden from the
+        # buyer's list: it was never a purchase of its own).
+        REPLACED = "replaced", "Replaced by a newer checkout"
+        ABANDONED = "abandoned", "Not paid in time"
+        BUYER = "buyer", "Canceled by you"
+
     class Status(models.TextChoices):
         PENDING = "pending", "Awaiting payment"
         FAILED = "failed", "Payment failed"
@@ -233,12 +262,24 @@ class Order(models.Model):
     currency = models.CharField(max_length=3)
     flagged = models.BooleanField(default=False, help_text="Needs staff attention.")
     flag_reason = models.CharField(max_length=255, blank=True, default="")
+    cancel_reason = models.CharField(
+        max_length=16, choices=CancelReason.choices, blank=True, default=""
+    )
+    # Its items' stock is taken off their products (OrderItem.stock_reserved) and not
+    # yet given back or sold: see `save` and shop/stock.py.
+    stock_held = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "-created_at"])]
+        indexes = [
+            models.Index(fields=["status", "-created_at"]),
+            # shop.stock.stock_sweep: the few orders still holding stock, by status.
+            models.Index(
+                fields=["status"], condition=models.Q(stock_held=True), name="shop_order_stock_held"
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(amount__gt=0), name="shop_order_amount_positive"
@@ -255,6 +296,23 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return f"Order {self.public_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, and settle the stock the order holds when its status ends the hold.
+
+        Every status change is a save of the locked row (core.statemachine), wherever
+        it starts: our services, payments' webhook handlers (an authorisation canceled
+        or expired at Stripe), staff. So this is the one place that sees them all: a
+        canceled or expired order gives its stock back, a fulfilled or captured one
+        keeps it sold, in the same transaction as the status change.
+        (shop.stock.stock_sweep catches a status written without a save.)
+        """
+        super().save(*args, **kwargs)
+        update_fields = kwargs.get("update_fields")
+        if self.stock_held and (update_fields is None or "status" in update_fields):
+            from .stock import order_stock_settle
+
+            order_stock_settle(self)
 
     @property
     def amount_display(self) -> str:
@@ -278,6 +336,8 @@ class OrderItem(models.Model):
     title = models.CharField(max_length=200)
     unit_amount = models.PositiveBigIntegerField()
     quantity = models.PositiveIntegerField()
+    # How many were taken off the product's stock for this line (0: unlimited stock).
+    stock_reserved = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         constraints = [

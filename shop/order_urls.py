@@ -10,6 +10,7 @@ urlpatterns = [
     path("checkout/<uuid:checkout_id>/done/", checkout_views.checkout_done, name="checkout_done"),
     path("orders/", order_views.order_list, name="order_list"),
     path("orders/<uuid:public_id>/", order_views.order_detail, name="order_detail"),
+    path("orders/<uuid:public_id>/cancel/", order_views.order_cancel, name="order_cancel"),
     path("sales/", order_views.sales_list, name="sales_list"),
     path("sales/<uuid:public_id>/fulfil/", order_views.sales_fulfil, name="sales_fulfil"),
 ]

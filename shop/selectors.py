@@ -5,6 +5,7 @@ prefetch_related), whatever the number of rows; the pages and the API share them
 """
 
 import uuid
+from dataclasses import dataclass
 
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
@@ -24,6 +25,10 @@ PAYABLE_ORDER_STATUSES = frozenset({Order.Status.PENDING, Order.Status.FAILED})
 PAYABLE_PAYMENT_STATUSES = frozenset({Payment.Status.PENDING, Payment.Status.REQUIRES_ACTION})
 # A payment in these statuses is paid as far as the buyer is concerned (held or taken).
 PAID_PAYMENT_STATUSES = frozenset({Payment.Status.AUTHORIZED, Payment.Status.CAPTURED})
+# Orders that ended without a purchase: nothing is left to pay or to deliver.
+CLOSED_ORDER_STATUSES = frozenset({Order.Status.CANCELED, Order.Status.EXPIRED})
+# Orders the buyer may cancel from the order page (shop.services.order_cancel).
+BUYER_CANCELABLE_STATUSES = frozenset({*PAYABLE_ORDER_STATUSES, Order.Status.AUTHORIZED})
 
 
 def product_is_buyable(product: Product) -> bool:
@@ -190,8 +195,9 @@ def _with_details(orders: QuerySet[Order]) -> QuerySet[Order]:
 def order_list(
     *, buyer: User, status: str = "", checkout_id: uuid.UUID | None = None
 ) -> QuerySet[Order]:
-    """The buyer's own orders, newest first."""
-    orders = Order.objects.filter(buyer=buyer)
+    """The buyer's own orders, newest first; not those of a checkout that a changed
+    cart replaced (never a purchase of their own: the newer checkout is)."""
+    orders = Order.objects.filter(buyer=buyer).exclude(cancel_reason=Order.CancelReason.REPLACED)
     if status:
         orders = orders.filter(status=status)
     if checkout_id is not None:
@@ -220,10 +226,12 @@ def order_is_payable(order: Order, payment: Payment | None) -> bool:
 
 
 def checkout_payment_list(*, buyer: User, checkout_id: uuid.UUID) -> list[Payment]:
-    """The current (newest) payment of each of the buyer's orders in this checkout, by
-    order; empty for a checkout that is not theirs."""
+    """The current (newest) payment of each of the buyer's orders in this checkout that
+    is still on (not canceled nor expired), by order; empty for a checkout that is not
+    theirs, or is over."""
     payments = (
         Payment.objects.filter(order__checkout_id=checkout_id, order__buyer=buyer)
+        .exclude(order__status__in=CLOSED_ORDER_STATUSES)
         .select_related("order__seller__profile")
         .order_by("order_id", "-created_at", "-id")
     )
@@ -233,9 +241,44 @@ def checkout_payment_list(*, buyer: User, checkout_id: uuid.UUID) -> list[Paymen
     return list(latest.values())
 
 
+@dataclass(frozen=True)
+class CheckoutLines:
+    """One checkout of the buyer's, as its cart needs it: what is bought, what is open."""
+
+    exists: bool
+    unpaid: bool  # some order still waits for the card
+    paid: dict[int, int]  # {product id: quantity} of its paid orders (authorised or further)
+
+
+def checkout_lines(*, buyer: User, checkout_id: uuid.UUID) -> CheckoutLines:
+    """Where one of the buyer's checkouts stands, in one query."""
+    rows = OrderItem.objects.filter(order__buyer=buyer, order__checkout_id=checkout_id).values_list(
+        "order__status", "product_id", "quantity"
+    )
+    paid: dict[int, int] = {}
+    unpaid = exists = False
+    for status, product_id, quantity in rows:
+        exists = True
+        if status in PAYABLE_ORDER_STATUSES:
+            unpaid = True
+        elif status not in CLOSED_ORDER_STATUSES and product_id is not None:
+            paid[product_id] = paid.get(product_id, 0) + quantity
+    return CheckoutLines(exists=exists, unpaid=unpaid, paid=paid)
+
+
+def checkout_closed(*, buyer: User, checkout_id: uuid.UUID) -> Order | None:
+    """An order of the buyer's checkout when every one of them is over (canceled,
+    expired), else None: the pay page says why instead of a 404."""
+    orders = list(Order.objects.filter(buyer=buyer, checkout_id=checkout_id).order_by("-pk"))
+    if orders and all(order.status in CLOSED_ORDER_STATUSES for order in orders):
+        return orders[0]
+    return None
+
+
 def sale_list(*, seller: User, status: str = "") -> QuerySet[Order]:
-    """The contractor's own sales, newest first."""
-    orders = Order.objects.filter(seller=seller)
+    """The contractor's own sales, newest first (not the orders of checkouts a changed
+    cart replaced: the newer checkout's are the sale)."""
+    orders = Order.objects.filter(seller=seller).exclude(cancel_reason=Order.CancelReason.REPLACED)
     if status:
         orders = orders.filter(status=status)
     return _with_details(orders)

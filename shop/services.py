@@ -3,20 +3,31 @@
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from accounts.models import User, UserProfile
-from core.statemachine import InvalidTransition, transition
+from core.commit import after_commit
+from core.statemachine import InvalidTransition, transition, transition_locked
+from notifications import events as notify
 from payments.models import Payment
 
 from .cart import MAX_QUANTITY, QUANTITY_MESSAGE
 from .fees import platform_fee
 from .models import Order, OrderItem, Product
+from .selectors import BUYER_CANCELABLE_STATUSES, PAYABLE_ORDER_STATUSES
+from .stock import OutOfStock, stock_lock, stock_take
 
 # Stripe's largest card charge in two-decimal currencies ($999,999.99).
 MAX_ORDER_AMOUNT = 99_999_999
+# Orders still waiting for the buyer's card: their checkout can be paid, replaced
+# or abandoned.
+UNPAID_STATUSES = PAYABLE_ORDER_STATUSES
 
 
 class CheckoutError(Exception):
@@ -38,14 +49,21 @@ def _checked_quantity(value: Any) -> int:
     return value
 
 
-def checkout_create(*, buyer: User, items: Iterable[tuple[int, int]]) -> uuid.UUID:
+def checkout_create(
+    *, buyer: User, items: Iterable[tuple[int, int]], replaces: uuid.UUID | None = None
+) -> uuid.UUID:
     """Turn (product_id, quantity) pairs into one pending order per contractor.
 
     Every amount comes from the database, never from the request; the platform
-    fee comes from the fee policy. Each order gets a Payment row; its
-    PaymentIntent is created afterwards, outside this transaction.
-    Returns the checkout id shared by the orders; the same unpaid cart again
-    returns the checkout made the first time.
+    fee comes from the fee policy. The quantities are taken off the products' stock
+    (shop/stock.py), or the whole checkout is refused. Each order gets a Payment row;
+    its PaymentIntent is created afterwards, outside this transaction.
+
+    Returns the checkout id shared by the orders. The buyer's unpaid checkout of
+    exactly these lines is returned instead of a new one (Back and Checkout again, a
+    double click, a retry after a decline). `replaces`: the checkout this cart made
+    before; unless it is the one returned, its unpaid orders are canceled (their
+    intents too, and their stock given back) before the new one takes its stock.
     """
     quantities = _checkout_quantities(items)
     _checkout_buyer_check(buyer)
@@ -56,15 +74,25 @@ def checkout_create(*, buyer: User, items: Iterable[tuple[int, int]]) -> uuid.UU
         list(User.objects.select_for_update().filter(pk=buyer.pk).values_list("pk"))
         wanted = {(pk, quantities[pk], products[pk].price_amount) for pk in quantities}
         existing = _open_checkout_with(buyer=buyer, lines=wanted)
+        replaced: list[Order] = []
+        if replaces is not None and replaces != existing:
+            replaced = _unpaid_orders_lock(buyer=buyer, checkout_id=replaces)
+        new_products = () if existing is not None else quantities.keys()
+        _orders_cancel(replaced, Order.CancelReason.REPLACED, also_lock=new_products)
         if existing is not None:
             return existing
         checkout_id = uuid.uuid4()
+        try:
+            taken = stock_take(quantities, products)
+        except OutOfStock as exc:
+            raise CheckoutError(str(exc)) from exc
         for seller_products in _by_seller(products.values()):
             _order_create(
                 checkout_id=checkout_id,
                 buyer=buyer,
                 products=seller_products,
                 quantities=quantities,
+                taken=taken,
             )
     return checkout_id
 
@@ -124,9 +152,10 @@ def _order_create(
     buyer: User,
     products: list[Product],
     quantities: Mapping[int, int],
+    taken: Mapping[int, int],
 ) -> Order:
-    """One contractor's pending order, its items and its Payment row (in the caller's
-    transaction)."""
+    """One contractor's pending order, its items (with the stock each took) and its
+    Payment row (in the caller's transaction)."""
     amount = sum(p.price_amount * quantities[p.pk] for p in products)
     if amount > MAX_ORDER_AMOUNT:
         raise CheckoutError("This order is too large to pay by card.")
@@ -139,6 +168,7 @@ def _order_create(
         amount=amount,
         fee_amount=fee,
         currency=products[0].currency,
+        stock_held=any(taken.get(p.pk) for p in products),
     )
     OrderItem.objects.bulk_create(
         OrderItem(
@@ -147,6 +177,7 @@ def _order_create(
             title=p.title,
             unit_amount=p.price_amount,
             quantity=quantities[p.pk],
+            stock_reserved=taken.get(p.pk, 0),
         )
         for p in products
     )
@@ -162,9 +193,10 @@ def _order_create(
 
 def _open_checkout_with(*, buyer: User, lines: set[tuple[int, int, int]]) -> uuid.UUID | None:
     """The buyer's unpaid checkout of exactly these (product, quantity, unit price)
-    lines, if there is one: submitting the same cart again returns to it."""
+    lines, if there is one: submitting the same cart again returns to it, after a
+    declined card too."""
     open_checkouts = (
-        Order.objects.filter(buyer=buyer, status=Order.Status.PENDING)
+        Order.objects.filter(buyer=buyer, status__in=UNPAID_STATUSES)
         .values_list("checkout_id", flat=True)
         .distinct()
     )
@@ -174,12 +206,122 @@ def _open_checkout_with(*, buyer: User, lines: set[tuple[int, int, int]]) -> uui
         order__checkout_id__in=list(open_checkouts)
     ).values_list("order__checkout_id", "order__status", "product_id", "quantity", "unit_amount"):
         found[checkout_id].add((product_id, quantity, unit))
-        if status != Order.Status.PENDING:
-            settled.add(checkout_id)  # part of it was paid: not the same purchase
+        if status not in UNPAID_STATUSES:
+            settled.add(checkout_id)  # part of it was paid or canceled: not the same purchase
     for checkout_id, checkout_lines in found.items():
         if checkout_id not in settled and checkout_lines == lines:
             return checkout_id
     return None
+
+
+# --- Ending orders before they are paid or fulfilled ---------------------------------
+
+# Stripe's cancellation_reason for each of ours.
+_STRIPE_CANCEL_REASONS: dict[str, str] = {
+    Order.CancelReason.REPLACED: "requested_by_customer",
+    Order.CancelReason.BUYER: "requested_by_customer",
+    Order.CancelReason.ABANDONED: "abandoned",
+}
+
+
+def order_cancel(*, order_id: int, buyer: User) -> Order:
+    """The buyer cancels one of their orders that is unpaid, or authorised and not yet
+    fulfilled.
+
+    The order is canceled at once (the contractor can no longer fulfil it) and its
+    stock given back; releasing the hold on the card is a row (the payment's
+    `cancel` action, core/outbox.py) that a worker takes to Stripe after the commit.
+    The contractor, who was told about an authorised order, is told it is canceled.
+    Canceling twice changes nothing; any other status raises InvalidTransition.
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.buyer_id != buyer.pk:
+            raise PermissionError("Only the order's buyer can cancel it.")
+        if order.status == Order.Status.CANCELED:
+            return order
+        if order.status not in BUYER_CANCELABLE_STATUSES:
+            raise InvalidTransition("Order", order.status, Order.Status.CANCELED)
+        _orders_cancel([order], Order.CancelReason.BUYER)
+    return order
+
+
+def checkout_cancel(*, buyer: User, checkout_id: uuid.UUID, reason: str) -> int:
+    """Cancel the checkout's unpaid orders (the cart changed, or nobody paid in time),
+    their PaymentIntents and their hold on stock; returns how many orders.
+
+    Orders already authorised are a purchase made: they stay.
+    """
+    with transaction.atomic():
+        orders = _unpaid_orders_lock(buyer=buyer, checkout_id=checkout_id)
+        _orders_cancel(orders, reason)
+    return len(orders)
+
+
+def _unpaid_orders_lock(*, buyer: User | int, checkout_id: uuid.UUID) -> list[Order]:
+    """The checkout's unpaid orders, locked in id order (inside a transaction)."""
+    return list(
+        Order.objects.select_for_update()
+        .filter(buyer=buyer, checkout_id=checkout_id, status__in=UNPAID_STATUSES)
+        .order_by("pk")
+    )
+
+
+def _orders_cancel(orders: list[Order], reason: str, also_lock: Iterable[int] = ()) -> None:
+    """Cancel locked orders: status and reason (Order.save gives their stock back),
+    then ask for their payments' cancellation. `also_lock`: products the caller is
+    about to take stock of, locked with these orders' own in one sorted pass."""
+    from payments.services.intents import payment_cancel_request
+
+    if not orders:
+        return  # taking stock alone needs no lock first: stock_take goes in id order
+    held = OrderItem.objects.filter(order__in=orders, stock_reserved__gt=0)
+    stock_lock([*held.values_list("product_id", flat=True), *also_lock])
+    for order in orders:
+        was_authorized = order.status == Order.Status.AUTHORIZED
+        transition_locked(order, Order.Status.CANCELED, changes={"cancel_reason": reason})
+        payments = list(
+            Payment.objects.filter(order_id=order.pk).exclude(
+                status__in=[Payment.Status.CANCELED, Payment.Status.CAPTURED]
+            )
+        )
+        for payment in payments:
+            payment_cancel_request(payment_id=payment.pk, reason=_STRIPE_CANCEL_REASONS[reason])
+        if was_authorized:
+            # Told about the order when it was authorised: told it is off.
+            after_commit(
+                notify.order_status_changed,
+                order,
+                payments[0] if payments else None,
+                Order.Status.CANCELED,
+            )
+
+
+def checkouts_abandon(*, now: datetime | None = None) -> int:
+    """Cancel the orders nobody paid within CHECKOUT_ABANDON_MINUTES of their last
+    change (nor tried to: a payment that moved since counts), with their intents and
+    stock; returns how many. Runs on Celery beat."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(minutes=settings.CHECKOUT_ABANDON_MINUTES)
+    stale = _stale_unpaid(cutoff)
+    checkouts = list(stale.order_by().values_list("buyer_id", "checkout_id").distinct()[:500])
+    canceled = 0
+    for buyer_id, checkout_id in checkouts:
+        with transaction.atomic():
+            orders = list(
+                stale.select_for_update().filter(buyer_id=buyer_id, checkout_id=checkout_id)
+            )
+            _orders_cancel(orders, Order.CancelReason.ABANDONED)
+        canceled += len(orders)
+    return canceled
+
+
+def _stale_unpaid(cutoff: datetime) -> QuerySet[Order]:
+    return (
+        Order.objects.filter(status__in=UNPAID_STATUSES, updated_at__lt=cutoff)
+        .exclude(payments__updated_at__gte=cutoff)
+        .order_by("pk")
+    )
 
 
 def order_fulfil(*, order_id: int, seller: User) -> Order:

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from . import selectors
 from .cart import Cart, CartError, parse_quantity
+from .cart_checkout import cart_changed, cart_held, cart_settle
 from .models import Product, Storefront
 from .pagination import catalogue_page
 
@@ -81,12 +82,15 @@ def cart_add(request, product_id):
         product = selectors.product_get_for_cart(product_id=product_id)
     except Product.DoesNotExist:
         raise Http404("No such product.") from None
+    cart = Cart(request.session)
     try:
         quantity = parse_quantity(request.POST.get("quantity", "1"))
-        Cart(request.session).add(product, quantity)
+        held = cart_held(cart, request.user).get(product.pk, 0) if product.stock is not None else 0
+        cart.add(product, quantity, held=held)
     except CartError as error:
         messages.error(request, str(error))
     else:
+        cart_changed(cart, request.user, product.currency)
         noun = "item" if quantity == 1 else "items"
         messages.success(request, f"Added {quantity} {noun} of “{product.title}” to your cart.")
     return redirect(_next_url(request, product.get_absolute_url()))
@@ -95,33 +99,48 @@ def cart_add(request, product_id):
 @require_safe
 def cart_detail(request):
     cart = Cart(request.session)
+    if request.user.is_authenticated:
+        for notice in cart_settle(cart, request.user):
+            messages.success(request, notice)
+    cart.stock_check(cart_held(cart, request.user))
     groups = cart.groups()
     for notice in cart.notices:
         messages.warning(request, notice)
-    totals = cart.totals()
+    currencies = cart.currency_groups()
     context = {
         "groups": groups,
-        "totals": totals,
-        "mixed_currencies": len(totals) > 1,
+        "currencies": currencies,
+        "totals": cart.totals(),
+        "mixed_currencies": len(currencies) > 1,
         "item_count": sum(line.quantity for group in groups for line in group.lines),
     }
     return render(request, "shop/cart.html", context)
 
 
+def _changed_currency(product_id: int) -> str:
+    return Product.objects.filter(pk=product_id).values_list("currency", flat=True).first() or ""
+
+
 @require_POST
 def cart_update(request, product_id):
+    cart = Cart(request.session)
+    before = cart.quantity(product_id)
     try:
-        Cart(request.session).set_quantity(product_id, request.POST.get("quantity", ""))
+        cart.set_quantity(product_id, request.POST.get("quantity", ""))
     except CartError as error:
         messages.error(request, str(error))
     else:
+        if cart.quantity(product_id) != before:
+            cart_changed(cart, request.user, _changed_currency(product_id))
         messages.success(request, "Your cart was updated.")
     return redirect("shop:cart")
 
 
 @require_POST
 def cart_remove(request, product_id):
-    if Cart(request.session).remove(product_id):
+    cart = Cart(request.session)
+    if cart.remove(product_id):
+        cart_changed(cart, request.user, _changed_currency(product_id))
         messages.success(request, "The item was removed from your cart.")
     else:
         messages.info(request, "That item was not in your cart.")

@@ -1,6 +1,7 @@
 """factory-boy factories for the domain models."""
 
 import factory
+from django.utils import timezone
 
 from accounts.models import User, UserProfile
 from accounts.services import profile_create
@@ -17,6 +18,8 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"user{n}@example.com")
+    # As after sign-up's emailed link; pass email_verified_at=None for an unproven one.
+    email_verified_at = factory.LazyFunction(timezone.now)
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation

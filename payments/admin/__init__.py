@@ -1,3 +1,11 @@
-"""Django admin for the money: payments and refunds, events, debits, balances, payouts."""
+"""Django admin for the money: payments and refunds, transfers, events, debits, balances,
+payouts."""
 
-from . import debits, events, other, payments, reconcile  # noqa: F401 - registers on import
+from . import (  # noqa: F401 - registers on import
+    debits,
+    events,
+    other,
+    payments,
+    reconcile,
+    transfers,
+)

@@ -102,6 +102,73 @@ def payment_intent_create(
     )
 
 
+def platform_payment_intent_create(
+    *,
+    amount: int,
+    currency: str,
+    customer: str,
+    transfer_group: str,
+    checkout_id: str,
+    order_ids: list[int],
+    idempotency_key: str,
+) -> dict:
+    """One charge on the platform for a checkout of several contractors' orders
+    (separate charges and transfers): authorised now, captured at the first
+    fulfilment, each contractor paid by a transfer in `transfer_group` later.
+
+    No `application_fee_amount` nor `transfer_data`: the platform keeps the money
+    until each order's transfer.
+    """
+    metadata = {"checkout_id": checkout_id}
+    orders = ",".join(str(order_id) for order_id in order_ids)
+    if len(orders) <= 500:  # Stripe's limit for a metadata value
+        metadata["order_ids"] = orders
+    params: stripe.params.PaymentIntentCreateParams = {
+        "amount": amount,
+        "currency": currency,
+        "customer": customer,
+        "capture_method": "manual",
+        "allowed_payment_method_types": ["card"],
+        "transfer_group": transfer_group,
+        "metadata": metadata,
+        "description": f"Checkout {checkout_id} ({len(order_ids)} orders)",
+    }
+    recent: stripe.params.PaymentIntentListParams = {
+        "customer": customer,
+        "created": {"gte": since()},
+        "limit": 100,
+    }
+    return write(
+        "payment_intent_create",
+        idempotency_key,
+        lambda options: _core.stripe_client().v1.payment_intents.create(params, options),
+        # The checkout id is a UUID: an intent carrying it is this checkout's.
+        lambda: found(
+            "payment_intent_find",
+            lambda: _core.stripe_client().v1.payment_intents.list(recent),
+            metadata={"checkout_id": checkout_id},
+        ),
+    )
+
+
+def payment_intent_update(*, payment_intent: str, amount: int, idempotency_key: str) -> dict:
+    """Change what an intent not yet paid asks for (an order left a shared checkout)."""
+    params: stripe.params.PaymentIntentUpdateParams = {"amount": amount}
+
+    def updated() -> dict | None:
+        intent = payment_intent_retrieve(payment_intent=payment_intent)
+        return intent if intent["amount"] == amount else None
+
+    return write(
+        "payment_intent_update",
+        idempotency_key,
+        lambda options: _core.stripe_client().v1.payment_intents.update(
+            payment_intent, params, options
+        ),
+        updated,
+    )
+
+
 def payment_intent_retrieve(*, payment_intent: str, expand_charge: bool = False) -> dict:
     """The intent; with `expand_charge`, its latest charge as an object (for reconciliation)."""
     params: stripe.params.PaymentIntentRetrieveParams = (
@@ -135,16 +202,20 @@ def payment_intent_capture(
     idempotency_key: str,
     amount_to_capture: int | None = None,
     application_fee_amount: int | None = None,
+    platform_charge: bool = False,
 ) -> dict:
     """Capture an authorisation, all of it or `amount_to_capture`.
 
-    A partial capture must name its own `application_fee_amount` (shop.fees.
-    platform_fee of the captured amount): Stripe would otherwise keep the fee set
-    for the whole amount, capped only at what is captured, and the contractor
-    would pay the whole order's fee on part of it.
+    A partial capture of a destination charge must name its own
+    `application_fee_amount` (shop.fees.platform_fee of the captured amount): Stripe
+    would otherwise keep the fee set for the whole amount, capped only at what is
+    captured, and the contractor would pay the whole order's fee on part of it. A
+    `platform_charge` (a checkout's, separate charges and transfers) has no fee.
     """
-    if amount_to_capture is not None and application_fee_amount is None:
+    if amount_to_capture is not None and application_fee_amount is None and not platform_charge:
         raise ValueError("a partial capture needs the application_fee_amount of what it captures")
+    if platform_charge and application_fee_amount is not None:
+        raise ValueError("a platform charge has no application fee: its transfers leave the fee")
     params: stripe.params.PaymentIntentCaptureParams = {}
     if amount_to_capture is not None:
         params["amount_to_capture"] = amount_to_capture

@@ -122,11 +122,63 @@ def account_debit_create(
     )
 
 
-def transfer_reversal_create(
-    *, transfer: str, amount: int, debit_id: int, idempotency_key: str
+def transfer_create(
+    *,
+    amount: int,
+    currency: str,
+    destination: str,
+    source_transaction: str,
+    transfer_group: str,
+    order_id: int,
+    transfer_id: int,
+    idempotency_key: str,
 ) -> dict:
-    """Claw back part of a transfer already made to a connected account."""
-    metadata = {"debit_id": str(debit_id)}
+    """Pay a contractor their part of a checkout's platform charge (separate charges
+    and transfers): from `source_transaction`, so the money is the charge's and
+    becomes available when the charge's does, whatever the platform's balance."""
+    metadata = {"order_id": str(order_id), "transfer_id": str(transfer_id)}
+    params: stripe.params.TransferCreateParams = {
+        "amount": amount,
+        "currency": currency,
+        "destination": destination,
+        "source_transaction": source_transaction,
+        "transfer_group": transfer_group,
+        "metadata": metadata,
+        "description": f"Order {order_id}",
+    }
+    return write(
+        "transfer_create",
+        idempotency_key,
+        lambda options: _core.stripe_client().v1.transfers.create(params, options),
+        # Our Transfer row's id, among the transfers of the checkout's group.
+        lambda: having(transfer_list(transfer_group=transfer_group), metadata=metadata),
+    )
+
+
+def transfer_list(*, transfer_group: str) -> list[dict]:
+    """Every transfer of a group (one checkout's), newest first."""
+    with translated_errors("transfer_list"):
+        listing = _core.stripe_client().v1.transfers.list(
+            {"transfer_group": transfer_group, "limit": 100}
+        )
+        return [t.to_dict() for t in listing.auto_paging_iter()]
+
+
+def transfer_reversal_create(
+    *,
+    transfer: str,
+    amount: int,
+    idempotency_key: str,
+    debit_id: int | None = None,
+    reversal_id: int | None = None,
+) -> dict:
+    """Claw back part of a transfer already made to a connected account: for a debit
+    (`debit_id`) or for a refund of the order (our TransferReversal, `reversal_id`)."""
+    if (debit_id is None) == (reversal_id is None):
+        raise ValueError("a reversal is for one debit or one refund's reversal")
+    metadata = (
+        {"debit_id": str(debit_id)} if debit_id is not None else {"reversal_id": str(reversal_id)}
+    )
     return write(
         "transfer_reversal_create",
         idempotency_key,

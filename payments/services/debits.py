@@ -58,11 +58,17 @@ def debit_check(
 def transfer_left(payment: Payment) -> int:
     """What the contractor still holds of this order's transfer, in minor units.
 
-    What they received (captured − fee), less what refunds with `reverse_transfer` and
-    earlier reversal debits took back (those not failed: a pending one will take it),
-    plus the platform fee given back with refunds that return it — the share Stripe
-    returns, fee × refund ÷ captured, rounded half-up.
+    For a destination charge: what they received (captured − fee), less what refunds
+    with `reverse_transfer` and earlier reversal debits took back (those not failed: a
+    pending one will take it), plus the platform fee given back with refunds that
+    return it — the share Stripe returns, fee × refund ÷ captured, rounded half-up.
+    For an order of a checkout's platform charge: its own Transfer, once sent, less
+    what reversals took (payments/services/transfers.py).
     """
+    if payment.shares_intent:
+        from .transfers import transfer_held
+
+        return transfer_held(payment)
     live_refunds = payment.refunds.filter(reverse_transfer=True).exclude(
         status__in=[Refund.Status.FAILED, Refund.Status.CANCELED]
     )

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -54,41 +55,76 @@ def payment_intent_ensure(*, payment_id: int) -> dict:
 def payment_intents_ensure(*, payment_ids: list[int]) -> list[dict]:
     """`payment_intent_ensure` for several payments (one checkout), in their order.
 
-    The Stripe calls are made side by side: a cart from five contractors used to wait
-    for five PaymentIntents one after another (3.4 s with Stripe at 300 ms). Only the
-    calls leave this thread; the database is read before and written after, here.
-    When a call fails, the intents that were made are still recorded, then the first
-    error is raised.
+    A checkout of several contractors' orders becomes one PaymentIntent on the
+    platform, shared by their rows (payments/services/groups.py): one Stripe call
+    whatever the number of contractors, and one confirmation for the buyer. A
+    checkout already paid per order (before that) keeps an intent per order.
+
+    One Stripe call per intent, side by side (a cart from five contractors paid per
+    order used to wait for five intents one after another: 3.4 s with Stripe at
+    300 ms). Only the calls leave this thread; the database is read before and
+    written after, here. When a call fails, the intents that were made are still
+    recorded, then the first error is raised.
     """
+    from . import groups
+
     found = Payment.objects.select_related("order").in_bulk(payment_ids)
     payments = [found[pk] for pk in payment_ids]
+    new_groups = groups.new_groups(payments)
+    lead_of_row = {row.pk: lead for lead, rows in new_groups.items() for row in rows}
     buyers = {p.order.buyer_id for p in payments if not p.stripe_payment_intent_id}
     customers = {buyer_id: buyer_customer_ensure(user_id=buyer_id) for buyer_id in buyers}
 
-    def fetch(payment: Payment) -> dict | Exception:
-        try:
-            if payment.stripe_payment_intent_id:
-                # Reloads of the pay page reuse a read of a few seconds ago.
-                intent_id = payment.stripe_payment_intent_id
-                return stripe_reads.intent_read(
-                    payment.pk, lambda: gateway.payment_intent_retrieve(payment_intent=intent_id)
-                )
-            return _intent_create(payment, customers[payment.order.buyer_id])
-        except Exception as exc:  # re-raised below, once the others are recorded
-            return exc
-
-    if len(payments) == 1:
-        results = [fetch(payments[0])]
-    else:
-        with ThreadPoolExecutor(max_workers=min(len(payments), PARALLEL_STRIPE_CALLS)) as pool:
-            results = list(pool.map(fetch, payments))
-    for payment, result in zip(payments, results, strict=True):
-        if isinstance(result, dict) and not payment.stripe_payment_intent_id:
-            _intent_record(payment, result)
-    for result in results:
+    calls: dict[str, Callable[[], dict]] = {}
+    call_of: dict[int, str] = {}
+    for payment in payments:
+        if payment.stripe_payment_intent_id:
+            # Reloads of the pay page reuse a read of a few seconds ago.
+            key = f"read:{payment.stripe_payment_intent_id}"
+            calls.setdefault(key, partial(_intent_read, payment))
+        elif payment.pk in lead_of_row:
+            lead = lead_of_row[payment.pk]
+            key = f"group:{lead}"
+            rows = new_groups[lead]
+            calls.setdefault(
+                key, partial(groups.group_intent_create, rows, customers[payment.order.buyer_id])
+            )
+        else:
+            key = f"order:{payment.pk}"
+            calls[key] = partial(_intent_create, payment, customers[payment.order.buyer_id])
+        call_of[payment.pk] = key
+    results = _side_by_side(calls)
+    for key, result in results.items():
+        if isinstance(result, dict) and key.startswith("group:"):
+            groups.group_intent_record(new_groups[int(key.split(":")[1])], result)
+        elif isinstance(result, dict) and key.startswith("order:"):
+            _intent_record(found[int(key.split(":")[1])], result)
+    for result in results.values():
         if isinstance(result, Exception):
             raise result
-    return results  # type: ignore[return-value]  # no Exception is left in it
+    return [results[call_of[payment.pk]] for payment in payments]  # type: ignore[misc]
+
+
+def _intent_read(payment: Payment) -> dict:
+    intent_id = payment.stripe_payment_intent_id or ""
+    return stripe_reads.intent_read(
+        payment.pk, lambda: gateway.payment_intent_retrieve(payment_intent=intent_id)
+    )
+
+
+def _side_by_side(calls: dict[str, Callable[[], dict]]) -> dict[str, dict | Exception]:
+    """Each call's result (or the exception it raised), the calls made in parallel."""
+
+    def run(call: Callable[[], dict]) -> dict | Exception:
+        try:
+            return call()
+        except Exception as exc:  # re-raised by the caller, once the others are recorded
+            return exc
+
+    if len(calls) <= 1:
+        return {key: run(call) for key, call in calls.items()}
+    with ThreadPoolExecutor(max_workers=min(len(calls), PARALLEL_STRIPE_CALLS)) as pool:
+        return dict(zip(calls, pool.map(run, calls.values()), strict=True))
 
 
 def _intent_create(payment: Payment, customer: str) -> dict:
@@ -205,13 +241,18 @@ def payment_apply_intent(intent: dict) -> Payment | None:
     moves nothing backwards. Returns the payment, or None when the intent is not ours.
     """
     with transaction.atomic():
-        payment = (
+        rows = list(
             Payment.objects.select_for_update()
             .filter(stripe_payment_intent_id=intent["id"])
-            .first()
+            .order_by("pk")
         )
-        if payment is None:
+        if not rows:
             return None
+        if rows[0].shares_intent:
+            from . import groups
+
+            return groups.group_apply(rows, intent)
+        payment = rows[0]
         build = _OUTCOMES.get(intent["status"])
         outcome = build(intent, payment) if build else None
         if outcome is None:
@@ -253,8 +294,17 @@ def payment_sync(*, payment_id: int) -> Payment:
     if not payment.stripe_payment_intent_id or not stripe_reads.sync_due(payment.pk):
         return payment
     intent = gateway.payment_intent_retrieve(payment_intent=payment.stripe_payment_intent_id)
-    stripe_reads.intent_remember(payment.pk, intent)
-    return payment_apply_intent(intent) or payment
+    if payment.shares_intent:
+        # One read serves every order of the checkout: the page asks for each in turn.
+        siblings = Payment.objects.filter(
+            stripe_payment_intent_id=payment.stripe_payment_intent_id
+        ).values_list("pk", flat=True)
+        stripe_reads.synced(list(siblings), intent)
+    else:
+        stripe_reads.intent_remember(payment.pk, intent)
+    payment_apply_intent(intent)
+    payment.refresh_from_db()
+    return payment
 
 
 def order_flag(*, order_id: int, reason: str) -> None:
@@ -271,6 +321,14 @@ def payment_capture_request(*, payment_id: int) -> bool:
     False when the payment is not authorised. Call inside the caller's transaction:
     the capture is handed to a worker once it commits, and by the dispatcher
     (core/outbox.py) if that message never arrives."""
+    shared = Payment.objects.filter(pk=payment_id).exclude(transfer_group="").exists()
+    if shared:
+        from . import groups
+
+        with transaction.atomic():
+            done = groups.capture_request(payment_id)
+            if done is not None:
+                return done  # its money is on the platform already: paid now
     return _action_request(payment_id, Payment.Action.CAPTURE, "", {Payment.Status.AUTHORIZED})
 
 
@@ -318,6 +376,10 @@ def payment_capture(*, payment_id: int) -> Payment:
     if payment.status != Payment.Status.AUTHORIZED:
         _action_done(payment)
         raise InvalidTransition("Payment", payment.status, Payment.Status.CAPTURED)
+    if payment.shares_intent:
+        from . import groups
+
+        return groups.group_capture(payment)
     try:
         intent = gateway.payment_intent_capture(
             payment_intent=payment.stripe_payment_intent_id or "",
@@ -356,8 +418,13 @@ def payment_cancel_requested(*, payment_id: int) -> Payment:
 
 
 def payment_cancel(*, payment_id: int, reason: str = "requested_by_customer") -> Payment:
-    """Release an authorisation; `abandoned` is how expiry cancels (order → expired)."""
+    """Release an authorisation; `abandoned` is how expiry cancels (order → expired).
+    An order of a checkout's shared charge leaves it (payments/services/groups.py)."""
     payment = Payment.objects.get(pk=payment_id)
+    if payment.shares_intent:
+        from . import groups
+
+        return groups.group_cancel(payment, reason)
     if payment.status == Payment.Status.CANCELED:
         _action_done(payment)
         return payment
@@ -399,7 +466,9 @@ def authorizations_expire(*, now: datetime | None = None) -> int:
 
     Runs on Celery beat, well before Stripe's own 7-day limit, so the order ends
     as "expired" on our terms and the buyer's hold is released. A fulfilled order's
-    payment, waiting for its capture, is left to the capture.
+    payment, waiting for its capture, is left to the capture. An order of a checkout
+    whose charge was captured for another order has the same time from its
+    authorisation: then its part is refunded (payments/services/groups.py).
     """
     now = now or timezone.now()
     cutoff = now - timedelta(hours=settings.AUTHORIZATION_TTL_HOURS)

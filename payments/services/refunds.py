@@ -23,6 +23,7 @@ from payments import gateway
 from payments.models import Payment, Refund
 from shop.models import Order
 
+from . import transfers
 from .intents import order_flag
 
 logger = logging.getLogger(__name__)
@@ -113,13 +114,16 @@ def refund_execute(*, refund_id: int) -> Refund:
     refund = Refund.objects.select_related("payment").get(pk=refund_id)
     if refund.status != Refund.Status.REQUESTED:
         return refund
+    # A checkout's platform charge made no transfer for Stripe to reverse: the
+    # contractor's share comes back by our own reversal once the refund succeeded.
+    linked = not refund.payment.shares_intent
     try:
         result = gateway.refund_create(
             payment_intent=refund.payment.stripe_payment_intent_id or "",
             amount=refund.amount,
             reason=refund.reason,
-            reverse_transfer=refund.reverse_transfer,
-            refund_application_fee=refund.refund_application_fee,
+            reverse_transfer=refund.reverse_transfer and linked,
+            refund_application_fee=refund.refund_application_fee and linked,
             refund_id=refund.pk,
             idempotency_key=f"refund-{refund.pk}",
         )
@@ -158,13 +162,20 @@ def refund_apply(stripe_refund: dict) -> Refund | None:
         )
         if moved and target == Refund.Status.SUCCEEDED:
             after_commit(notify.refund_confirmed, refund)
+            transfers.reversal_for_refund(refund)
         _refunded_record(payment)
     return refund
 
 
 def _payment_locked(stripe_refund: dict) -> Payment | None:
     """The payment a Stripe refund is of, locked: the one we recorded it for, else the
-    one whose intent (or, without one, charge) it names."""
+    one whose refund row its metadata names among the payments of its intent, else
+    the destination charge whose intent (or, without one, charge) it names.
+
+    A refund of a checkout's shared charge that names none of our rows (made in
+    Stripe's dashboard) cannot be told to be one order's: it is left for
+    reconciliation to report, not guessed.
+    """
     payments = Payment.objects.select_for_update()
     recorded = (
         Refund.objects.filter(stripe_refund_id=stripe_refund["id"])
@@ -173,9 +184,24 @@ def _payment_locked(stripe_refund: dict) -> Payment | None:
     )
     if recorded is not None:
         return payments.get(pk=recorded)
+    claimed = str((stripe_refund.get("metadata") or {}).get("refund_id") or "")
+    if claimed.isdigit():
+        owner = (
+            Refund.objects.filter(
+                pk=int(claimed),
+                payment__stripe_payment_intent_id=stripe_refund.get("payment_intent") or "-",
+            )
+            .values_list("payment_id", flat=True)
+            .first()
+        )
+        if owner is not None:
+            return payments.get(pk=owner)
+    destination = payments.filter(transfer_group="")
     return (
-        payments.filter(stripe_payment_intent_id=stripe_refund.get("payment_intent") or "-").first()
-        or payments.filter(stripe_charge_id=stripe_refund.get("charge") or "-").first()
+        destination.filter(
+            stripe_payment_intent_id=stripe_refund.get("payment_intent") or "-"
+        ).first()
+        or destination.filter(stripe_charge_id=stripe_refund.get("charge") or "-").first()
     )
 
 

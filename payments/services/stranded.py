@@ -15,12 +15,19 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from payments.models import ContractorDebit, Payment, Refund, StripeEvent
+from payments.models import (
+    ContractorDebit,
+    Payment,
+    Refund,
+    StripeEvent,
+    Transfer,
+    TransferReversal,
+)
 
 
 @dataclass(frozen=True)
 class Stranded:
-    kind: str  # capture, cancellation, refund, debit, webhook event, authorisation
+    kind: str  # capture, cancellation, refund, transfer, reversal, debit, webhook event, …
     ours: str
     stripe_id: str
     what: str
@@ -54,6 +61,20 @@ def cancellations_overdue(now: datetime) -> QuerySet:
 
 def refunds_unsent(now: datetime) -> QuerySet:
     return Refund.objects.filter(status=Refund.Status.REQUESTED, created_at__lt=overdue_before(now))
+
+
+def transfers_unsent(now: datetime) -> QuerySet:
+    """Contractors' transfers for fulfilled orders not made yet."""
+    return Transfer.objects.filter(
+        status=Transfer.Status.PENDING, created_at__lt=overdue_before(now)
+    )
+
+
+def reversals_unsent(now: datetime) -> QuerySet:
+    """Reversals for refunds not made yet (a contractor's balance may still be pending)."""
+    return TransferReversal.objects.filter(
+        status=TransferReversal.Status.PENDING, created_at__lt=overdue_before(now)
+    )
 
 
 def debits_unsent(now: datetime) -> QuerySet:
@@ -98,6 +119,22 @@ def stranded_work(*, now: datetime | None = None) -> Iterator[Stranded]:
     for refund in refunds_unsent(now):
         yield Stranded(
             "refund", f"refund #{refund.pk}", "", "requested, not sent", refund.created_at
+        )
+    for transfer in transfers_unsent(now).select_related("payment__order"):
+        yield Stranded(
+            "transfer",
+            f"transfer #{transfer.pk} (order {transfer.payment.order.public_id})",
+            "",
+            "order fulfilled, contractor not paid",
+            transfer.created_at,
+        )
+    for reversal in reversals_unsent(now):
+        yield Stranded(
+            "reversal",
+            f"reversal #{reversal.pk} (refund #{reversal.refund_id})",
+            "",
+            "refunded, contractor's share not taken back",
+            reversal.created_at,
         )
     for debit in debits_unsent(now):
         yield Stranded("debit", f"debit #{debit.pk}", "", "created, not sent", debit.created_at)

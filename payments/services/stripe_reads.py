@@ -53,6 +53,14 @@ def sync_allow(payment_ids: list[int]) -> None:
     cache.delete_many([_sync_key(pk) for pk in payment_ids])
 
 
+def synced(payment_ids: list[int], intent: dict) -> None:
+    """One read of a checkout's shared intent stands for each of its payments: none of
+    them reads Stripe again within the window."""
+    ttl = settings.STRIPE_SYNC_MIN_SECONDS
+    cache.set_many({_sync_key(pk): 1 for pk in payment_ids}, ttl)
+    cache.set_many({_intent_key(pk): intent for pk in payment_ids}, ttl)
+
+
 def stripe_read_allowed(user_id: int) -> bool:
     """False once the user made STRIPE_READS_PER_MINUTE Stripe-reading loads this minute."""
     key = f"stripe-reads:{user_id}:{int(time.time() // 60)}"

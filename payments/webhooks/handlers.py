@@ -14,6 +14,7 @@ from payments.models import Payment, StripeEvent
 from payments.services.connect import payout_apply, profile_apply_account
 from payments.services.intents import order_flag, payment_apply_intent
 from payments.services.refunds import refund_apply, refunds_sync_for_charge
+from payments.services.transfers import transfer_record
 
 from . import owners
 from .registry import CONNECT, PLATFORM, handles
@@ -47,16 +48,17 @@ def payment_intent_changed(event: StripeEvent) -> None:
 def dispute_created(event: StripeEvent) -> None:
     """A buyer disputed a charge: flag the order for staff."""
     dispute = _object(event)
-    payment = (
-        Payment.objects.filter(stripe_payment_intent_id=dispute.get("payment_intent")).first()
-        or Payment.objects.filter(stripe_charge_id=dispute.get("charge")).first()
-    )
-    if payment is None:
+    # A checkout's shared charge is every one of its orders': each is flagged.
+    payments = list(
+        Payment.objects.filter(stripe_payment_intent_id=dispute.get("payment_intent") or "-")
+    ) or list(Payment.objects.filter(stripe_charge_id=dispute.get("charge") or "-"))
+    if not payments:
         logger.warning("Dispute %s for an unknown charge", dispute.get("id"))
         return
     reason = dispute.get("reason") or "unspecified"
-    order_flag(order_id=payment.order_id, reason=f"Dispute opened ({reason})")
-    notify.dispute_opened(payment.order, dispute)
+    for payment in payments:
+        order_flag(order_id=payment.order_id, reason=f"Dispute opened ({reason})")
+        notify.dispute_opened(payment.order, dispute)
 
 
 @handles(
@@ -68,11 +70,15 @@ def dispute_created(event: StripeEvent) -> None:
     owner=owners.transfer_destination,
 )
 def transfer_changed(event: StripeEvent) -> None:
-    """Remember which transfer paid the contractor for a destination charge."""
+    """Remember which transfer paid the contractor: one of ours (a checkout's charge,
+    its row in the metadata), or the one Stripe made for a destination charge."""
     transfer = _object(event)
+    if transfer_record(transfer) is not None:
+        return
     charge = transfer.get("source_transaction")
     if charge:
         Payment.objects.filter(
+            transfer_group="",
             stripe_charge_id=charge,
             stripe_transfer_id="",
             destination_account=transfer.get("destination") or "-",

@@ -13,7 +13,7 @@ from rest_framework import serializers
 
 from core.money import format_amount, to_decimal_string
 from shop.fees import platform_fee
-from shop.forms import DESCRIPTION_MAX
+from shop.forms import DESCRIPTION_MAX, MAX_STOCK
 from shop.images import FORMATS
 from shop.models import Category, ListingStatus, Product, ProductPhoto
 from shop.prices import PriceError, currency_choices, price_parse
@@ -58,6 +58,12 @@ class SellerProductSerializer(serializers.Serializer):
     price_amount = serializers.IntegerField(help_text="Minor units, e.g. cents.")
     currency = serializers.CharField()
     price_display = serializers.CharField()
+    stock = serializers.IntegerField(
+        allow_null=True,
+        help_text="How many can be sold now (null: no limit). Unpaid checkouts' items "
+        "are already taken off.",
+    )
+    sold_out = serializers.BooleanField(help_text="A stock of 0: buyers cannot add it.")
     fee_amount = serializers.SerializerMethodField(help_text="The platform's fee on one sale.")
     fee_display = serializers.SerializerMethodField()
     category = serializers.SlugField(
@@ -115,6 +121,13 @@ class SellerProductInputSerializer(serializers.Serializer):
     currency = CurrencyField()
     category = serializers.SlugRelatedField(
         slug_field="slug", queryset=Category.objects.all(), allow_null=True, default=None
+    )
+    stock = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_STOCK,
+        allow_null=True,
+        default=None,
+        help_text="How many can be sold from now on; null (the default) for no limit.",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,13 @@
   // Customer anyway; the confirmation page detaches it (see below).
   let unwantedCard = null;
 
+  // Back (or Forward) to this page from the browser's memory shows it as it was
+  // left, possibly before the payment went through: load it again, so the server
+  // can send a paid checkout to its confirmation.
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) window.location.reload();
+  });
+
   if (typeof window.Stripe !== "function") {
     // Stripe.js did not load (network, blocker): say so instead of a dead button.
     showError(config.unreachable);
@@ -24,7 +31,7 @@
   const stripe = Stripe(config.publishableKey);
   const card = stripe.elements().create("card");
   card.mount("#card-element");
-  card.on("change", (event) => showError(event.error ? event.error.message : ""));
+  card.on("change", (event) => showError(event.error ? messageFor(event.error) : ""));
   // The card fields live in Stripe's iframe: the label focuses them by hand.
   document.getElementById("card-label").addEventListener("click", () => card.focus());
 
@@ -53,23 +60,38 @@
   // If a later contractor's payment fails, the page must not go on asking for
   // the full total: mark this one authorised and show what is still due.
   function showPaid(index, intent) {
-    const badge = document.querySelector(`tr[data-intent="${index}"] .paid-badge`);
-    if (badge) badge.hidden = false;
+    // Orders paid by one shared intent are one row each: mark them all.
+    document.querySelectorAll(`tr[data-intent="${index}"] .paid-badge`).forEach((badge) => {
+      badge.hidden = false;
+    });
     if (!intent.dueAfter) return; // the last one: the confirmation page is next
     document.querySelectorAll(".amount-due").forEach((node) => {
       node.textContent = intent.dueAfter;
     });
   }
 
-  // Our own wording for each decline, the same the server uses.
+  // Our own words for every error, by the rules of shop/pay_messages.py: Stripe's
+  // messages are for developers and are never shown.
   function messageFor(error) {
+    const m = config.messages;
+    const intent = error.payment_intent || {};
+    if (error.code === "payment_intent_unexpected_state") {
+      return m.state[intent.status] || m.generic.message;
+    }
+    if (error.type === "validation_error") return m.form[error.code] || m.generic.form;
+    if (error.type === "card_error" || m.card[error.code] || m.card[error.decline_code]) {
+      return m.card[error.decline_code] || m.card[error.code] || m.card.card_declined;
+    }
     if (error.type === "api_connection_error") return config.unreachable;
-    return (
-      config.messages[error.decline_code] ||
-      config.messages[error.code] ||
-      error.message ||
-      config.messages.card_declined
-    );
+    return m.other[error.code] || m.other[error.type] || m.generic.message;
+  }
+
+  // Stripe says the intent is past confirming: paid already (another tab, a page
+  // restored by Back) or canceled (the cart changed). The confirmation page, which
+  // reads our state, says which.
+  function settledElsewhere(error) {
+    const intent = error.payment_intent || {};
+    return error.code === "payment_intent_unexpected_state" && intent.status in config.messages.state;
   }
 
   form.addEventListener("submit", async (event) => {
@@ -104,6 +126,10 @@
       }
       if (result.error) {
         showError(messageFor(result.error));
+        if (settledElsewhere(result.error)) {
+          window.setTimeout(() => window.location.assign(config.doneUrl), 1500);
+          return; // stays busy: there is nothing more to pay here
+        }
         setBusy(false);
         return;
       }

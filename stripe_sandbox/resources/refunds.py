@@ -69,6 +69,14 @@ def create(ctx: Ctx, params: dict[str, Any]) -> Obj:
             param="charge",
             code="charge_not_refundable",
         )
+    if params.get("reverse_transfer") and not charge.get("transfer"):
+        # Separate charges and transfers: the charge made no transfer, and a refund of
+        # it does not touch the group's transfers (reverse them yourself).
+        raise invalid_request(
+            f"Charge {charge['id']} made no transfer: reverse_transfer applies to "
+            "destination charges only.",
+            param="reverse_transfer",
+        )
     currency = charge["currency"]
     remaining = charge["amount_captured"] - charge["_refunded_total"]
     if remaining <= 0:

@@ -7,6 +7,16 @@ opposite (``transfer_refund`` on the platform, ``payment_refund`` on the
 connected account). Funds of a transfer tied to a charge (destination charges,
 ``source_transaction``) become available when the charge's funds do; a plain
 transfer from the available balance is available at once.
+
+Separate charges and transfers (``source_transaction``, ``transfer_group``), as
+Stripe documents them: the transfer succeeds whatever the platform's available
+balance, its money pending on both sides until the charge's is available; the
+transfers from one charge may not add up to more than it (and, stricter than
+Stripe says, not to more than what refunds and earlier transfers left of it); the
+transfer belongs to the charge's transfer group. Such a transfer can be reversed
+only when the destination's available balance covers the reversal ("enough
+balance", which the sandbox reads strictly); a destination charge's transfer can be
+reversed up to the charge, whatever the balance.
 """
 
 from __future__ import annotations
@@ -268,19 +278,21 @@ def create(ctx: Ctx, params: dict[str, Any]) -> Obj:
                 f"({source['currency']}) must be the same as the transfer currency ({currency})",
                 param="currency",
             )
-        already = sum(
-            t["amount"]
-            for t in ctx.store.select(
-                "transfer", None, lambda t: t["source_transaction"] == source["id"]
-            )
-        )
-        if already + amount > source["amount_captured"]:
+        remaining = source_remaining(ctx, source)
+        if amount > remaining:
             raise invalid_request(
                 f"Transfer amount ({format_amount(amount, currency)}) exceeds the amount "
-                f"remaining on source_transaction "
-                f"({format_amount(source['amount_captured'] - already, currency)}).",
+                f"remaining on source_transaction ({format_amount(remaining, currency)}).",
                 param="amount",
             )
+        group = params.get("transfer_group")
+        if group and source.get("transfer_group") and group != source["transfer_group"]:
+            raise invalid_request(
+                f"The transfer_group ({group}) must be the source_transaction's "
+                f"({source['transfer_group']}).",
+                param="transfer_group",
+            )
+        params["transfer_group"] = group or source.get("transfer_group")
         txn = ctx.store.get(source["balance_transaction"] or "")
         available_at = txn["_available_at"] if txn else None
     elif ctx.ledger.available(None, currency) < amount:
@@ -301,6 +313,22 @@ def create(ctx: Ctx, params: dict[str, Any]) -> Obj:
         description=params.get("description"),
         metadata=params.get("metadata"),
     )
+
+
+def source_remaining(ctx: Ctx, charge: Obj) -> int:
+    """What a charge can still fund as ``source_transaction``: Stripe's rule, the
+    transfers from it may not add up to more than it captured; and the sandbox's
+    stricter one, not more than refunds and the transfers' unreversed amounts left."""
+    made = ctx.store.select("transfer", None, lambda t: t["source_transaction"] == charge["id"])
+    gross = sum(t["amount"] for t in made)
+    net = sum(t["amount"] - t["amount_reversed"] for t in made)
+    captured = charge["amount_captured"]
+    return max(0, min(captured - gross, captured - charge["_refunded_total"] - net))
+
+
+def _made_for_destination_charge(ctx: Ctx, transfer: Obj) -> bool:
+    charge = ctx.store.get(transfer["source_transaction"] or "", "charge")
+    return charge is not None and charge.get("transfer") == transfer["id"]
 
 
 def retrieve(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
@@ -328,6 +356,18 @@ def create_reversal(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
             if transfer["reversed"]
             else "Invalid positive integer",
             param="amount",
+        )
+    if amount > REVERSALS.remaining(transfer):
+        reverse(ctx, transfer, amount)  # refuses it, in Stripe's words
+    destination = transfer["destination"]
+    held = ctx.ledger.available(destination, transfer["currency"])
+    if not _made_for_destination_charge(ctx, transfer) and held < amount:
+        raise invalid_request(
+            f"The destination account's available balance "
+            f"({format_amount(held, transfer['currency'])}) cannot cover reversing "
+            f"{format_amount(amount, transfer['currency'])} of this transfer.",
+            param="amount",
+            code="balance_insufficient",
         )
     reversal = reverse(
         ctx,

@@ -100,3 +100,24 @@ def test_an_account_the_sandbox_forgot_is_a_clear_error(sandbox):
 
     with pytest.raises(CommandError, match="unknown to the Stripe sandbox"):
         call_command("seed_demo", site_url="http://shop.test")
+
+
+@pytest.mark.sandbox
+def test_seeded_contractors_are_not_told_they_are_restricted(
+    sandbox, celery_eager, django_capture_on_commit_callbacks
+):
+    """Their accounts are made with requirements due, then onboarded at once: neither
+    step is news to tell (issue #19)."""
+    from notifications.models import Notification
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", site_url="http://shop.test")
+
+    assert UserProfile.objects.filter(role="contractor", charges_enabled=True).count() == 2
+    assert not Notification.objects.filter(kind="requirements_due").exists()
+
+
+def test_the_demo_people_have_proven_addresses(settings):
+    settings.STRIPE_API_BASE = ""
+    call_command("seed_demo")
+    assert not User.objects.filter(email_verified_at__isnull=True).exists()

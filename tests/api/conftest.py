@@ -14,6 +14,7 @@ from tests.factories import BuyerFactory, ContractorFactory, ProductFactory
 GATEWAY_FUNCTIONS = [
     "customer_create",
     "payment_intent_create",
+    "platform_payment_intent_create",
     "payment_intent_retrieve",
     "balance_retrieve",
     "account_create",
@@ -49,6 +50,7 @@ def gw(monkeypatch):
 
     fake.customer_create.return_value = {"id": "cus_api"}
     fake.payment_intent_create.side_effect = intent_create
+    fake.platform_payment_intent_create.side_effect = intent_create
     fake.payment_intent_retrieve.side_effect = lambda *, payment_intent: {
         "id": payment_intent,
         "client_secret": f"{payment_intent}_secret",

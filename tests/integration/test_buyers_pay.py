@@ -12,7 +12,7 @@ from django.db import transaction
 
 from accounts.models import UserProfile
 from payments import gateway
-from payments.models import Payment, StripeEvent
+from payments.models import Payment, StripeEvent, Transfer
 from payments.services.intents import payment_intent_ensure
 from shop.models import Order
 from shop.services import checkout_create, order_fulfil
@@ -118,7 +118,9 @@ def test_three_d_secure_card_authorises_after_the_challenge(live_stack):
     wait_for(lambda: order_status(payment.order_id) == "authorized", what="authorisation")
 
 
-def test_multi_contractor_cart_pays_each_contractor_their_share(live_stack, fees):
+def test_multi_contractor_cart_is_one_payment_and_pays_each_contractor_their_share(
+    live_stack, fees
+):
     alice = onboarded_contractor(live_stack, "alice2@example.com")
     bob = onboarded_contractor(live_stack, "bob2@example.com")
     board = ProductFactory(seller=alice, price_amount=4500)
@@ -129,16 +131,22 @@ def test_multi_contractor_cart_pays_each_contractor_their_share(live_stack, fees
     )
     orders = list(Order.objects.filter(checkout_id=checkout_id))
     assert len(orders) == 2
-    for order in orders:
-        payment = order.payments.get()
-        payment_intent_ensure(payment_id=payment.pk)
-        browser_confirms(live_stack, payment, "pm_card_visa")
+    # One PaymentIntent for the checkout: one confirmation, one authentication.
+    intents = {payment_intent_ensure(payment_id=o.payments.get().pk)["id"] for o in orders}
+    assert len(intents) == 1
+    browser_confirms(live_stack, orders[0].payments.get(), "pm_card_visa")
     for order in orders:
         wait_for(lambda o=order: order_status(o.pk) == "authorized", what="authorisations")
+    # Both contractors fulfil at once: one capture of the charge, a transfer each.
+    for order in orders:
         with transaction.atomic():
             order_fulfil(order_id=order.pk, seller=order.seller)
     for order in orders:
         wait_for(lambda o=order: order_status(o.pk) == "captured", what="captures")
+    wait_for(lambda: Transfer.objects.filter(status="succeeded").count() == 2, what="the transfers")
+    calls = live_stack.control("GET", "/_sandbox/requests?path=/v1/payment_intents/")
+    captures = [c for c in calls["requests"] if c["path"].endswith("/capture")]
+    assert len({c["headers"]["Idempotency-Key"] for c in captures}) == 1
 
     expected = {alice.pk: 13400 - 1370, bob.pk: 7500 - 780}
     for seller_id, net in expected.items():

@@ -190,7 +190,7 @@ def test_smtp_down_never_rolls_back_the_money_and_the_email_is_retried(
     assert Notification.objects.get(pk=notification_id).emailed_at is not None
 
 
-def test_refund_issued_and_confirmed(run_tasks, monkeypatch):
+def captured_payment(monkeypatch, status="succeeded"):
     payment = PaymentFactory(
         status=Payment.Status.CAPTURED, amount_authorized=2500, amount_captured=2500
     )
@@ -202,19 +202,53 @@ def test_refund_issued_and_confirmed(run_tasks, monkeypatch):
             "id": "re_n",
             "amount": kw["amount"],
             "currency": "usd",
-            "status": "succeeded",
+            "status": status,
             "payment_intent": kw["payment_intent"],
             "metadata": {"refund_id": str(kw["refund_id"])},
         },
     )
+    return payment
+
+
+def test_a_refund_is_told_once_to_the_buyer_and_once_to_the_contractor(run_tasks, monkeypatch):
+    payment = captured_payment(monkeypatch)
+    refund = run_tasks(refunds.refund_request, payment_id=payment.pk, amount=1000)
+    # Stripe's webhooks about the same refund, delivered again and again.
+    stripe_refund = {
+        "id": "re_n",
+        "amount": 1000,
+        "currency": "usd",
+        "status": "succeeded",
+        "payment_intent": payment.stripe_payment_intent_id,
+        "metadata": {"refund_id": str(refund.pk)},
+    }
+    for _ in range(2):
+        run_tasks(refunds.refund_apply, stripe_refund)
+
+    buyer, seller = payment.order.buyer, payment.order.seller
+    assert [m.subject for m in sent_to(buyer.email)] == ["Refund of $10.00 confirmed"]
+    assert [n.kind for n in buyer.notifications.all()] == ["refund_confirmed"]
+    (to_seller,) = sent_to(seller.email)
+    assert "Refund of $10.00 on order" in to_seller.subject
+    assert seller.notifications.count() == 1
+
+
+def test_a_refund_stripe_refuses_was_never_announced_to_the_buyer(run_tasks, monkeypatch):
+    payment = captured_payment(monkeypatch, status="failed")
+
     run_tasks(refunds.refund_request, payment_id=payment.pk, amount=1000)
-    subjects = [m.subject for m in sent_to(payment.order.buyer.email)]
-    assert subjects == ["Refund of $10.00 on its way", "Refund of $10.00 confirmed"]
-    assert "Refund of $10.00 on order" in sent_to(payment.order.seller.email)[0].subject
+
+    assert payment.refunds.get().status == "failed"
+    assert not payment.order.buyer.notifications.exists()
+    assert not sent_to(payment.order.buyer.email)
 
 
 def test_debit_payout_and_requirements_reach_the_contractor(run_tasks, monkeypatch):
-    seller = ContractorFactory(profile__stripe_id="acct_n", profile__charges_enabled=True)
+    seller = ContractorFactory(
+        profile__stripe_id="acct_n",
+        profile__charges_enabled=True,
+        profile__details_submitted=True,
+    )
     monkeypatch.setattr(gateway, "account_debit_create", lambda **kw: {"id": "py_n"})
     debit = run_tasks(
         debits.debit_create,
@@ -245,6 +279,7 @@ def test_debit_payout_and_requirements_reach_the_contractor(run_tasks, monkeypat
         {
             "id": "acct_n",
             "charges_enabled": False,
+            "details_submitted": True,
             "requirements": {"currently_due": ["individual.verification.document"]},
         },
     )

@@ -168,7 +168,24 @@ def world(sandbox: SandboxHandle) -> dict[str, str]:
         params={"url": "https://shop.test/hook", "enabled_events": ["charge.refunded"]}
     )
     express = client.v1.accounts.create(params={"type": "custom", "country": "US"})
+    # A checkout's platform charge (separate charges and transfers), captured, and one
+    # still waiting for its card.
+    platform = client.v1.payment_intents.create(
+        params={
+            "amount": 9_000,
+            "currency": "usd",
+            "customer": customer.id,
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "transfer_group": "checkout-1",
+        }
+    )
+    unpaid = client.v1.payment_intents.create(
+        params={"amount": 9_000, "currency": "usd", "transfer_group": "checkout-2"}
+    )
     return {
+        "platform_charge": platform.latest_charge,
+        "unpaid": unpaid.id,
         "account": account.id,
         "custom": express.id,
         "front": upload_document(client, express.id),
@@ -221,6 +238,49 @@ CALLS: dict[str, tuple[Call, str, str, bool]] = {
         ),
         "POST",
         "/v1/payment_intents",
+        False,
+    ),
+    "platform_payment_intent_create": (
+        lambda w: gateway.platform_payment_intent_create(
+            amount=9_000,
+            currency="usd",
+            customer=w["customer"],
+            transfer_group="checkout-3",
+            checkout_id="checkout-3",
+            order_ids=[3, 4],
+            idempotency_key="payment-3-intent",
+        ),
+        "POST",
+        "/v1/payment_intents",
+        False,
+    ),
+    "payment_intent_update": (
+        lambda w: gateway.payment_intent_update(
+            payment_intent=w["unpaid"], amount=4_000, idempotency_key="payment-5-amount-4000"
+        ),
+        "POST",
+        "/v1/payment_intents/{intent}",
+        False,
+    ),
+    "transfer_create": (
+        lambda w: gateway.transfer_create(
+            amount=4_000,
+            currency="usd",
+            destination=w["account"],
+            source_transaction=w["platform_charge"],
+            transfer_group="checkout-1",
+            order_id=1,
+            transfer_id=1,
+            idempotency_key="transfer-1",
+        ),
+        "POST",
+        "/v1/transfers",
+        False,
+    ),
+    "transfer_list": (
+        lambda w: gateway.transfer_list(transfer_group="checkout-1"),
+        "GET",
+        "/v1/transfers",
         False,
     ),
     "payment_intent_retrieve": (

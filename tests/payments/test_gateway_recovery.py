@@ -98,6 +98,26 @@ def _saved_card(client: stripe.StripeClient) -> dict:
     return {"customer": customer.id, "card": card.id}
 
 
+def _platform_charge(client: stripe.StripeClient) -> dict:
+    """A checkout's platform charge, captured, and a contractor to pay from it."""
+    account = custom_account(client)
+    intent = client.v1.payment_intents.create(
+        params={
+            "amount": 9_000,
+            "currency": "usd",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "transfer_group": "checkout-8",
+        }
+    )
+    return {"account": account.id, "charge": intent.latest_charge}
+
+
+def _unpaid(client: stripe.StripeClient) -> dict:
+    intent = client.v1.payment_intents.create(params={"amount": 9_000, "currency": "usd"})
+    return {"intent": intent.id}
+
+
 def _refunds(client: stripe.StripeClient, objects: dict) -> int:
     return len(client.v1.refunds.list(params={"payment_intent": objects["intent"]}).data)
 
@@ -156,6 +176,46 @@ WRITES = [
         ),
         lambda c, o: len(c.v1.payment_intents.list(params={"customer": o["customer"]}).data),
         _buyer,
+    ),
+    Write(
+        "platform_payment_intent_create",
+        lambda o: "/v1/payment_intents",
+        lambda o: gateway.platform_payment_intent_create(
+            amount=9_000,
+            currency="usd",
+            customer=o["customer"],
+            transfer_group="0d6c9f1e-checkout-4",
+            checkout_id="0d6c9f1e-checkout-4",
+            order_ids=[4, 5],
+            idempotency_key="payment-4-intent",
+        ),
+        lambda c, o: len(c.v1.payment_intents.list(params={"customer": o["customer"]}).data),
+        _buyer,
+    ),
+    Write(
+        "payment_intent_update",
+        lambda o: f"/v1/payment_intents/{o['intent']}",
+        lambda o: gateway.payment_intent_update(
+            payment_intent=o["intent"], amount=6_000, idempotency_key="payment-4-amount-6000"
+        ),
+        lambda c, o: int(c.v1.payment_intents.retrieve(o["intent"]).amount == 6_000),
+        _unpaid,
+    ),
+    Write(
+        "transfer_create",
+        lambda o: "/v1/transfers",
+        lambda o: gateway.transfer_create(
+            amount=8_000,
+            currency="usd",
+            destination=o["account"],
+            source_transaction=o["charge"],
+            transfer_group="checkout-8",
+            order_id=8,
+            transfer_id=3,
+            idempotency_key="transfer-3",
+        ),
+        lambda c, o: len(c.v1.transfers.list(params={"transfer_group": "checkout-8"}).data),
+        _platform_charge,
     ),
     Write(
         "transfer_reversal_create",
@@ -264,6 +324,9 @@ def _key_of(write: Write, objects: dict) -> str:
         "refund_create": "refund-7",
         "payment_intent_create": "payment-3-intent",
         "transfer_reversal_create": "debit-5",
+        "platform_payment_intent_create": "payment-4-intent",
+        "payment_intent_update": "payment-4-amount-6000",
+        "transfer_create": "transfer-3",
         "account_debit_create": "debit-6",
         "customer_create": "user-11-customer",
         "account_create": "user-12-account",

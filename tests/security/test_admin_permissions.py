@@ -44,13 +44,24 @@ from notifications.models import Notification
 from payments import gateway
 from payments.admin.payments import refund_url
 from payments.admin.reconcile import RECONCILE_PERMISSIONS
-from payments.models import BalanceSnapshot, ContractorDebit, Payment, Payout, Refund, StripeEvent
+from payments.models import (
+    BalanceSnapshot,
+    ContractorDebit,
+    Payment,
+    Payout,
+    Refund,
+    StripeEvent,
+    Transfer,
+    TransferReversal,
+)
 from payments.tasks import (
     debit_execute_task,
     event_process_task,
     payment_cancel_task,
     payment_capture_task,
     refund_execute_task,
+    transfer_execute_task,
+    transfer_reversal_execute_task,
 )
 from shop.models import Category, Order, Product, ProductPhoto, Storefront
 from tests.factories import (
@@ -102,6 +113,32 @@ def make_payment(status: str) -> Payment:
     if status == Payment.Status.CAPTURED:
         fields.update(amount_captured=order.amount, stripe_charge_id=f"ch_test{order.pk}")
     return PaymentFactory(order=order, status=status, **fields)
+
+
+def make_transfer() -> Transfer:
+    payment = make_payment(Payment.Status.CAPTURED)
+    return Transfer.objects.create(
+        payment=payment,
+        amount=100,
+        currency="usd",
+        destination_account=payment.destination_account,
+        transfer_group="checkout-test",
+        source_charge=payment.stripe_charge_id,
+        status=Transfer.Status.SUCCEEDED,
+        stripe_transfer_id=f"tr_test{payment.pk}",
+    )
+
+
+def make_reversal() -> TransferReversal:
+    transfer = make_transfer()
+    return TransferReversal.objects.create(
+        transfer=transfer,
+        refund=RefundFactory(payment=transfer.payment),
+        amount=50,
+        currency="usd",
+        status=TransferReversal.Status.SUCCEEDED,
+        stripe_reversal_id=f"trr_test{transfer.pk}",
+    )
 
 
 def make_axes(model_name: str, **fields) -> Model:
@@ -177,6 +214,8 @@ BUILDERS: dict[str, Callable[[], Model]] = {
         reason="No-show",
         method=ContractorDebit.Method.ACCOUNT_DEBIT,
     ),
+    "payments.transfer": make_transfer,
+    "payments.transferreversal": make_reversal,
     "payments.payout": lambda: Payout.objects.create(
         stripe_id=f"po_test{next(_seq)}",
         contractor=(c := make_contractor()),
@@ -632,6 +671,8 @@ CUSTOM_ACTION_PERMISSIONS = {
     ("payments.payment", "retry"): "payments.change_payment",
     ("payments.refund", "retry"): "payments.add_refund",
     ("payments.contractordebit", "retry"): "payments.add_contractordebit",
+    ("payments.transfer", "retry"): "payments.change_payment",
+    ("payments.transferreversal", "retry"): "payments.change_payment",
 }
 
 
@@ -703,7 +744,31 @@ def debit_given_up() -> ContractorDebit:
     return debit
 
 
+def transfer_given_up() -> Transfer:
+    transfer = make_transfer()
+    Transfer.objects.filter(pk=transfer.pk).update(
+        status="pending", stripe_transfer_id=None, dispatches=25
+    )
+    transfer.refresh_from_db()
+    return transfer
+
+
+def reversal_given_up() -> TransferReversal:
+    reversal = make_reversal()
+    TransferReversal.objects.filter(pk=reversal.pk).update(
+        status="pending", stripe_reversal_id=None, dispatches=25
+    )
+    reversal.refresh_from_db()
+    return reversal
+
+
 ACTION_SPECS: dict[tuple[str, str], ActionSpec] = {
+    ("payments.transfer", "retry_action"): ActionSpec(
+        transfer_given_up, queued(transfer_execute_task, lambda t: (t.pk,))
+    ),
+    ("payments.transferreversal", "retry_action"): ActionSpec(
+        reversal_given_up, queued(transfer_reversal_execute_task, lambda r: (r.pk,))
+    ),
     ("payments.payment", "capture_action"): ActionSpec(
         authorised_payment, queued(payment_capture_task, lambda p: (p.pk,))
     ),

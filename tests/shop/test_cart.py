@@ -517,14 +517,19 @@ def test_mixed_currencies_are_shown_with_a_notice(client):
     tea = buyable_product(price_amount=1500, currency="jpy")
     client.post(cart_url("cart_add", board.pk), {"quantity": "2"})
     client.post(cart_url("cart_add", tea.pk), {"quantity": "3"})
+    client.force_login(BuyerFactory())
 
     response = client.get(reverse("shop:cart"))
     page = response.content.decode()
 
     assert response.context["totals"] == {"jpy": 4500, "usd": 3998}
-    assert "Items in different currencies are paid separately." in page
+    assert "Each currency is paid on its own" in page
     assert "¥4,500" in page
     assert "$39.98" in page
+    # One Checkout per currency, never one button that would then refuse.
+    assert "Pay the USD items</button>" in page
+    assert "Pay the JPY items</button>" in page
+    assert "Checkout</button>" not in page
 
 
 def test_cart_page_tells_the_buyer_about_dropped_products(client):

@@ -54,7 +54,9 @@ def test_checkout_creates_orders_and_shows_the_pay_page(
     order = Order.objects.get(buyer=buyer)
     assert response.status_code == 302
     assert response.url == reverse("shop:checkout_pay", args=[order.checkout_id])
-    assert client.session.get("cart") in (None, {})
+    # The cart keeps its lines until they are paid, and knows its checkout.
+    assert client.session["cart"] == {str(buyable_product.pk): 2}
+    assert client.session["cart_checkouts"] == {"usd": str(order.checkout_id)}
 
     page = client.get(response.url)
     assert page.status_code == 200

@@ -93,6 +93,7 @@ class SellerProductListView(ApiListView):
             price_amount=data["price_amount"],
             currency=data["currency"],
             category=data["category"],
+            stock=data["stock"],
         )
         return _answer(request, product.pk, status=201)
 
@@ -112,7 +113,7 @@ class SellerProductDetailView(ApiView):
 
     @extend_schema(
         operation_id="seller_products_partial_update",
-        summary="Change a product's title, description, price, currency or category",
+        summary="Change a product's title, description, price, currency, category or stock",
         description="Orders already placed keep the title and price they were bought at. "
         "An archived product cannot be changed (409).",
         tags=TAGS,
