@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
+from accounts.decorators import CHECKOUT_WHY, verified_email_required
 from core.money import format_amount
 from payments import gateway
 from payments.models import Payment
@@ -42,6 +43,7 @@ PAID_STATUSES = selectors.PAID_PAYMENT_STATUSES
 
 
 @login_required
+@verified_email_required(CHECKOUT_WHY, back="shop:cart")
 def checkout_start(request):
     """Checkout of the cart's lines in one currency (the `currency` field; needed only
     when the cart has several): back to the cart's open checkout when the lines are

@@ -334,6 +334,9 @@ def order_fulfil(*, order_id: int, seller: User) -> Order:
     from payments.services.intents import payment_capture_request
 
     with transaction.atomic():
+        # The payments before their order, in the order payment_apply_intent locks
+        # them: two transactions taking the same rows the other way round deadlock.
+        list(Payment.objects.select_for_update().filter(order_id=order_id).order_by("pk"))
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.seller_id != seller.pk:
             raise PermissionError("Only the order's contractor can fulfil it.")

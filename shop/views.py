@@ -4,6 +4,8 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
+from accounts.selectors import can_shop
+
 from . import selectors
 from .cart import Cart, CartError, parse_quantity
 from .cart_checkout import cart_changed, cart_held, cart_settle
@@ -82,6 +84,9 @@ def cart_add(request, product_id):
         product = selectors.product_get_for_cart(product_id=product_id)
     except Product.DoesNotExist:
         raise Http404("No such product.") from None
+    if not can_shop(request.user):
+        messages.error(request, "Contractor accounts can't buy: use a buyer account to shop.")
+        return redirect(product.get_absolute_url())
     cart = Cart(request.session)
     try:
         quantity = parse_quantity(request.POST.get("quantity", "1"))

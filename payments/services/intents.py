@@ -205,11 +205,17 @@ def _authorized(intent: dict, payment: Payment) -> _Outcome:
     return _Outcome(Payment.Status.AUTHORIZED, Order.Status.AUTHORIZED, changes)
 
 
+# A captured or canceled intent leaves no capture or cancellation to send, whoever
+# reported it first (the task, or a webhook after the task that made it died).
+_NOTHING_TO_DO = {"action": "", "action_reason": "", "due_at": None}
+
+
 def _captured(intent: dict, payment: Payment) -> _Outcome:
     changes = {
         "amount_captured": intent["amount_received"],
         "application_fee_amount": intent.get("application_fee_amount") or 0,
         "stripe_charge_id": _charge_id(intent),
+        **_NOTHING_TO_DO,
     }
     return _Outcome(Payment.Status.CAPTURED, Order.Status.CAPTURED, changes)
 
@@ -217,7 +223,9 @@ def _captured(intent: dict, payment: Payment) -> _Outcome:
 def _canceled(intent: dict, payment: Payment) -> _Outcome:
     expired = intent.get("cancellation_reason") in EXPIRY_REASONS
     return _Outcome(
-        Payment.Status.CANCELED, Order.Status.EXPIRED if expired else Order.Status.CANCELED
+        Payment.Status.CANCELED,
+        Order.Status.EXPIRED if expired else Order.Status.CANCELED,
+        dict(_NOTHING_TO_DO),
     )
 
 

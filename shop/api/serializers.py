@@ -221,7 +221,9 @@ class PaymentSerializer(serializers.Serializer):
     amount_display = serializers.CharField()
     client_secret = serializers.SerializerMethodField(
         help_text="The PaymentIntent's client secret for Stripe.js while the order awaits "
-        "payment; null once paid, or while the payment service is unreachable."
+        "payment; null once paid, or while the payment service is unreachable. The orders "
+        "of one checkout from several contractors share one intent: confirm each distinct "
+        "secret once."
     )
     last_error_message = serializers.CharField(help_text="Why the last card was declined.")
 

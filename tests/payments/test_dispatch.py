@@ -254,3 +254,29 @@ def test_a_stored_event_is_due_a_lease_after_it_arrived():
     wait = (event.due_at - timezone.now()).total_seconds()
     assert 14 < wait <= 15
     assert event.dispatches == 1
+
+
+def test_a_capture_a_webhook_reports_leaves_nothing_to_hand_out():
+    """The task that captured died before recording it; the webhook did it instead."""
+    from payments.services.intents import payment_apply_intent
+
+    _, payment = authorised_order()
+    Payment.objects.filter(pk=payment.pk).update(action="capture", dispatches=1)
+    payment_apply_intent(
+        {
+            "id": payment.stripe_payment_intent_id,
+            "object": "payment_intent",
+            "status": "succeeded",
+            "amount": payment.amount,
+            "amount_received": payment.amount,
+            "amount_capturable": 0,
+            "currency": payment.currency,
+            "application_fee_amount": payment.application_fee_amount,
+            "latest_charge": "ch_webhook",
+            "metadata": {},
+        }
+    )
+
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CAPTURED
+    assert (payment.action, payment.due_at) == ("", None)

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api_permissions import EmailVerified
 from payments.services.connect import balance_refresh, onboarding_link_create
 
 from .. import selectors
@@ -35,7 +36,7 @@ class BalanceView(ApiView):
 
 
 class OnboardingLinkView(ApiView):
-    permission_classes = [IsContractor]
+    permission_classes = [IsContractor, EmailVerified]
     throttle_scope = "onboarding"
 
     @extend_schema(

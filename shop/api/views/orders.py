@@ -10,6 +10,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api_permissions import EmailVerified
 from shop.checkout import (
     CheckoutPaymentError,
     NothingToPay,
@@ -54,7 +55,7 @@ def _client_secrets(order: Order) -> dict[int, str | None]:
 
 
 class OrderListCreateView(ApiListView):
-    permission_classes = [IsBuyer]
+    permission_classes = [IsBuyer, EmailVerified]
     serializer_class = OrderSerializer
     throttle_scope = "orders"
 
