@@ -159,7 +159,7 @@ def _settings_with(**env):
 def test_with_redis_the_counters_live_in_redis_apart_from_the_broker():
     found = _settings_with(REDIS_URL=REDIS, CACHE_URL="", NUM_PROXIES="1")
 
-    assert found["caches"]["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert found["caches"]["default"]["BACKEND"] == "core.cache.ResilientRedisCache"
     assert found["caches"]["default"]["LOCATION"] == "redis://127.0.0.1:6379/1"
     assert found["num_proxies"] == 1
 
