@@ -75,3 +75,23 @@ class ResilientRedisCache(RedisCache):
         except UNREACHABLE as exc:
             _warn("incr", exc)
             raise ValueError(f"Key '{key}' not found (cache unreachable)") from exc
+
+    def clear(self) -> None:
+        """Delete this cache's keys only. Django's clear() is FLUSHDB, which would also
+        wipe whoever else shares the Redis database under another KEY_PREFIX (the demo
+        while a test run clears between tests, a parallel test worker)."""
+        if not self.key_prefix:
+            super().clear()
+            return
+        try:
+            client = self._cache.get_client(None, write=True)
+            batch = []
+            for key in client.scan_iter(match=f"{self.key_prefix}:*", count=500):
+                batch.append(key)
+                if len(batch) >= 500:
+                    client.delete(*batch)
+                    batch = []
+            if batch:
+                client.delete(*batch)
+        except UNREACHABLE as exc:
+            _warn("clear", exc)

@@ -57,6 +57,14 @@ def backlog(*, now=None) -> dict[str, tuple[str, float]]:
             "Refunds requested and still not sent to Stripe after HEALTH_OVERDUE_SECONDS",
             stranded.refunds_unsent(now).count(),
         ),
+        "transfers_unsent": (
+            "Contractors' transfers due and still not sent after HEALTH_OVERDUE_SECONDS",
+            stranded.transfers_unsent(now).count(),
+        ),
+        "transfer_reversals_unsent": (
+            "Transfer reversals due and still not sent after HEALTH_OVERDUE_SECONDS",
+            stranded.reversals_unsent(now).count(),
+        ),
         "debits_unsent": (
             "Contractor debits created and still not sent after HEALTH_OVERDUE_SECONDS",
             stranded.debits_unsent(now).count(),
@@ -109,6 +117,8 @@ ALERTS = (
     "captures_overdue",
     "cancellations_overdue",
     "refunds_unsent",
+    "transfers_unsent",
+    "transfer_reversals_unsent",
     "debits_unsent",
     "outbox_given_up",
     "outbox_dispatcher_late",

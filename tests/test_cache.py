@@ -32,3 +32,27 @@ def test_reads_miss_and_writes_are_dropped(cache_without_redis, caplog, monkeypa
     with pytest.raises(ValueError, match="not found"):
         cache.incr("k")  # as for a missing key, which callers already handle
     assert "Cache unreachable" in caplog.text
+
+
+def test_clear_deletes_only_this_caches_keys():
+    """A test run clearing its cache between tests leaves the demo's keys alone."""
+    import os
+
+    import redis
+
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0] + "/1"
+    try:
+        redis.Redis.from_url(url, socket_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            raise
+        pytest.skip("no Redis to clear")
+    ours = ResilientRedisCache(url, {"KEY_PREFIX": f"ours-{os.getpid()}"})
+    theirs = ResilientRedisCache(url, {"KEY_PREFIX": f"theirs-{os.getpid()}"})
+    ours.set("k", 1)
+    theirs.set("k", 2)
+    ours.clear()
+    assert ours.get("k") is None
+    assert theirs.get("k") == 2
+    theirs.clear()
+    assert theirs.get("k") is None

@@ -9,7 +9,15 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from payments.dispatch import LAST_DISPATCH_KEY
-from payments.models import ContractorDebit, Payment, Payout, Refund, StripeEvent
+from payments.models import (
+    ContractorDebit,
+    Payment,
+    Payout,
+    Refund,
+    StripeEvent,
+    Transfer,
+    TransferReversal,
+)
 from shop.models import Order
 from tests.factories import OrderFactory, PaymentFactory, RefundFactory
 
@@ -87,6 +95,30 @@ def unsent_debit():
     ContractorDebit.objects.filter(pk=debit.pk).update(created_at=long_ago())
 
 
+def unsent_transfer() -> Transfer:
+    payment = PaymentFactory(status=Payment.Status.CAPTURED)
+    transfer = Transfer.objects.create(
+        payment=payment,
+        amount=900,
+        currency="usd",
+        destination_account="acct_x",
+        transfer_group="checkout_1",
+        source_charge="ch_x",
+    )
+    Transfer.objects.filter(pk=transfer.pk).update(created_at=long_ago())
+    return transfer
+
+
+def unsent_reversal():
+    transfer = unsent_transfer()
+    Transfer.objects.filter(pk=transfer.pk).update(status=Transfer.Status.SUCCEEDED)
+    refund = RefundFactory(payment=transfer.payment)
+    reversal = TransferReversal.objects.create(
+        transfer=transfer, refund=refund, amount=100, currency="usd"
+    )
+    TransferReversal.objects.filter(pk=reversal.pk).update(created_at=long_ago())
+
+
 def given_up_refund():
     """A refund the dispatcher stopped retrying (it is recent: only that is wrong)."""
     RefundFactory(payment=PaymentFactory(status=Payment.Status.CAPTURED), dispatches=25)
@@ -123,6 +155,8 @@ def failed_payout():
         (overdue_cancellation, "cancellations_overdue"),
         (unsent_refund, "refunds_unsent"),
         (unsent_debit, "debits_unsent"),
+        (unsent_transfer, "transfers_unsent"),
+        (unsent_reversal, "transfer_reversals_unsent"),
         (given_up_refund, "outbox_given_up"),
         (expiring_authorisation, "authorisations_expiring"),
         (failed_payout, "payouts_failed_recent"),
