@@ -84,7 +84,7 @@ class ResilientRedisCache(RedisCache):
             super().clear()
             return
         try:
-            client = self._cache.get_client(None, write=True)
+            client = self._cache.get_client(None, write=True)  # type: ignore[attr-defined]
             batch = []
             for key in client.scan_iter(match=f"{self.key_prefix}:*", count=500):
                 batch.append(key)
