@@ -34,8 +34,13 @@ install: $(INSTALLED)
 demo: $(RUNTIME)
 	$(BIN)/python -m config.demo
 
+# Two workers by default (pytest-xdist; TEST_WORKERS=0 runs in one process). Each has
+# its own test database, sandbox, Celery queue and cache keys; a module stays on one
+# worker, so a module's shared fixtures are made once; modules are handed out in the
+# order tests/conftest.py puts them (the longest first), not by their number of tests.
+TEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 lint: install
 	$(BIN)/ruff check .

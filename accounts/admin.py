@@ -9,7 +9,7 @@ from knox.models import AuthToken
 
 from core.admin import stripe_link
 
-from .models import User, UserProfile
+from .models import CustomerEmailSync, User, UserProfile
 
 
 class UserProfileInline(admin.StackedInline):
@@ -188,3 +188,33 @@ class AuthTokenAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(CustomerEmailSync)
+class CustomerEmailSyncAdmin(admin.ModelAdmin):
+    """A buyer's new email on its way to their Stripe Customer (an outbox row): read-only,
+    except that staff may send one the dispatcher gave up on again."""
+
+    list_display = ("user", "customer", "email", "status", "created_at")
+    list_filter = ("status",)
+    search_fields = ("user__email", "customer", "email")
+    list_select_related = ("user",)
+    actions = ["retry_action"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.concrete_fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm("accounts.change_customeremailsync")
+
+    @admin.action(description="Send the selected email changes again now", permissions=["retry"])
+    def retry_action(self, request, queryset):
+        from payments.admin.retry import retry_selected
+
+        retry_selected(self, request, queryset, "customer emails")

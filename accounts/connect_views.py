@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from core.client_ip import client_ip
 from payments import gateway
 from payments.services import connect
+from payments.services import onboarding as onboarding_service
 
 from . import kept_uploads, selectors
 from .connect_forms import DOCUMENT_FIELDS, CustomOnboardingForm
@@ -45,53 +46,73 @@ def _unreachable(request):
 @contractor_required
 @verified_email_required(ONBOARDING_WHY)
 def onboarding(request):
-    profile = request.user.profile
-    custom = settings.CONNECT_ONBOARDING == "custom"
-    form = None
-    if custom:
-        posted = request.method == "POST"
-        files = kept_uploads.files_with_kept(request, ONBOARDING_FORM, DOCUMENT_FIELDS)
-        form = CustomOnboardingForm(request.POST if posted else None, files if posted else None)
-    if request.method == "POST" and form is not None:
-        if form.is_valid() and _custom_onboarding_send(request, form):
+    """Hosted onboarding's start page, or our own form built from what Stripe asks."""
+    if settings.CONNECT_ONBOARDING != "custom":
+        return _onboarding_page(request, None)
+    try:
+        due = onboarding_service.requirements_due(user_id=request.user.pk)
+    except gateway.GatewayError as exc:  # unreachable, or refused: said in words
+        messages.error(request, exc.user_message)
+        return redirect("accounts:dashboard")
+    posted = request.method == "POST"
+    files = kept_uploads.files_with_kept(request, ONBOARDING_FORM, DOCUMENT_FIELDS)
+    form = CustomOnboardingForm(
+        due,
+        request.POST if posted else None,
+        files if posted else None,
+        email=request.user.email,
+    )
+    if posted and form.fields:
+        if form.is_valid() and (profile := _custom_onboarding_send(request, form)):
             kept_uploads.discard(request, ONBOARDING_FORM)
-            messages.success(request, "Thanks! Your details were sent to Stripe.")
-            return redirect("accounts:dashboard")
+            return _after_submit(request, profile)
         kept_uploads.keep_valid(request, ONBOARDING_FORM, form, DOCUMENT_FIELDS)
-    if form is not None:
-        form.show_kept(kept_uploads.kept_names(request, ONBOARDING_FORM))
+    form.show_kept(kept_uploads.kept_names(request, ONBOARDING_FORM))
+    return _onboarding_page(request, form)
+
+
+def _onboarding_page(request, form: CustomOnboardingForm | None):
+    profile = request.user.profile
+    profile.refresh_from_db()
     return render(
         request,
         "accounts/onboarding.html",
         {
             "profile": profile,
-            "custom": custom,
+            "custom": form is not None,
             "form": form,
             "due": requirement_labels(profile.requirements.get("currently_due")),
         },
     )
 
 
-def _custom_onboarding_send(request, form: CustomOnboardingForm) -> bool:
-    """Send the custom form to Stripe; False (with the reason shown) if it did not go."""
+def _after_submit(request, profile):
+    """Stripe's answer decides: enabled, or back to the form for what is still due."""
+    still_due = requirement_labels(profile.requirements.get("currently_due"))
+    if not still_due:
+        messages.success(request, "Thanks! Stripe has everything it needs: you can now sell.")
+        return redirect("accounts:dashboard")
+    messages.warning(
+        request, "Thanks, your details were sent. Stripe still needs: " + "; ".join(still_due)
+    )
+    return redirect("accounts:onboarding")
+
+
+def _custom_onboarding_send(request, form: CustomOnboardingForm):
+    """Send the form to Stripe: the profile as Stripe left it, or None (with the
+    reason shown) if it did not go."""
     try:
-        connect.custom_onboarding_submit(
+        return onboarding_service.custom_details_submit(
             user_id=request.user.pk,
-            individual=form.individual(request.user.email),
-            document_front=form.cleaned_data["document"],
-            document_name=form.cleaned_data["document"].name,
-            additional_front=form.cleaned_data["additional_document"],
-            additional_name=form.cleaned_data["additional_document"].name,
+            details=form.details(),
             # Stripe records where the terms were accepted: the client, not our proxy.
             ip=client_ip(request) or "127.0.0.1",
         )
     except gateway.GatewayUnavailable:
         messages.error(request, gateway.GatewayUnavailable.user_message)
-        return False
     except gateway.GatewayRejected as exc:
         form.add_error(None, f"Stripe could not accept these details: {exc.user_message}")
-        return False
-    return True
+    return None
 
 
 @contractor_required
@@ -147,6 +168,9 @@ def dashboard(request):
         "email_verified": selectors.email_verified(user),
         "balances": selectors.balance_list(contractor=user),
         "payouts": selectors.payout_list(contractor=user),
+        "payout_outlook": selectors.payout_outlook_get(contractor=user),
+        "payout_history": selectors.payout_history(contractor=user),
+        "payout_requests": selectors.payout_request_open_list(contractor=user),
         "transfers": selectors.transfer_list(contractor=user),
         "debits": selectors.debit_list(contractor=user),
         "totals": selectors.earning_list(contractor=user),

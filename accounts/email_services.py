@@ -102,6 +102,11 @@ def email_change_confirm(*, token: str) -> User:
                 user.save(update_fields=["email", "email_verified_at"])
         except IntegrityError:  # taken a moment ago, by a sign-up in parallel
             raise EmailChangeError("This address now belongs to another account.") from None
+        # Receipts follow the address: the buyer's Stripe Customer gets it (a row the
+        # outbox sends, written in this transaction so the change cannot lose it).
+        from payments.services.customers import customer_email_sync_request
+
+        customer_email_sync_request(user_id=user.pk, email=new_email)
         account_email_send(
             to=old_email,
             template="email_changed",

@@ -5,6 +5,8 @@ from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.db.models.functions import Lower
 
+from core.outbox import OutboxRow
+
 
 class UserManager(DjangoUserManager):
     """Creates users by email (there is no username)."""
@@ -116,3 +118,37 @@ class UserProfile(models.Model):
     @property
     def name(self) -> str:
         return self.display_name or self.user.email.split("@")[0]
+
+
+class CustomerEmailSync(OutboxRow):
+    """A buyer's new email address on its way to their Stripe Customer (receipts go
+    there). A row, not a message: the outbox hands it to a worker until Stripe has it,
+    so a broker or Stripe outage delays the update and never loses it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        # A later change of address was made meanwhile: sending this one would be stale.
+        SUPERSEDED = "superseded", "Superseded"
+        FAILED = "failed", "Failed"
+
+    TRANSITIONS = {
+        Status.PENDING: {Status.DONE, Status.SUPERSEDED, Status.FAILED},
+        Status.FAILED: set(),  # Stripe refused it (the Customer is gone): for a person
+        Status.DONE: set(),
+        Status.SUPERSEDED: set(),
+    }
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="customer_email_syncs")
+    customer = models.CharField(max_length=255, help_text="The buyer's Stripe Customer (cus_…).")
+    email = models.EmailField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "due_at"], name="accounts_email_sync_due")]
+
+    def __str__(self) -> str:
+        return f"{self.customer} → {self.email} ({self.status})"

@@ -21,6 +21,8 @@ LABELS = {
     "individual.address.line1": "Your address",
     "individual.address.city": "Your address",
     "individual.address.postal_code": "Your address",
+    "individual.address.state": "Your address",
+    "relationship.representative": "Your company's representative",
     "individual.email": "Your email address",
     "individual.phone": "Your phone number",
     "individual.id_number": "Your ID number",

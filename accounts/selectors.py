@@ -6,13 +6,24 @@ balances and payouts are our last copies, which webhooks and refreshes keep curr
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Count, QuerySet, Sum
+from django.utils import timezone
 
-from payments.models import BalanceSnapshot, ContractorDebit, Payment, Payout
+from payments.models import (
+    BalanceSnapshot,
+    ContractorDebit,
+    Payment,
+    Payout,
+    PayoutRequest,
+    PayoutSchedule,
+)
 from shop.models import Order
 
+from . import payout_outlook
 from .models import User
+from .payout_outlook import PayoutOutlook
 
 # Orders whose money reached (and may have partly left) the contractor.
 EARNING_STATUSES = [
@@ -57,6 +68,36 @@ def balance_list(*, contractor: User) -> list[BalanceSnapshot]:
 def payout_list(*, contractor: User, limit: int = RECENT) -> QuerySet[Payout]:
     """The contractor's newest payouts."""
     return Payout.objects.filter(contractor=contractor)[:limit]
+
+
+def payout_outlook_get(*, contractor: User, now: datetime | None = None) -> PayoutOutlook:
+    """The contractor's payout schedule, next expected payouts and what "Pay out now"
+    may take, from our copies (see accounts/payout_outlook.py)."""
+    from payments.services.payouts import payout_spendable  # a read: no Stripe call
+
+    profile = getattr(contractor, "profile", None)
+    account = getattr(profile, "stripe_id", "")
+    schedule = PayoutSchedule.objects.filter(account=account).first() if account else None
+    balances = balance_list(contractor=contractor)
+    spendable = {
+        b.currency: payout_spendable(account=account, currency=b.currency) for b in balances
+    }
+    return payout_outlook.outlook(schedule, balances, now or timezone.now(), spendable)
+
+
+def payout_request_open_list(*, contractor: User) -> QuerySet[PayoutRequest]:
+    """The contractor's "Pay out now" requests not sent to Stripe yet."""
+    return PayoutRequest.objects.filter(
+        contractor=contractor, status=PayoutRequest.Status.REQUESTED
+    )
+
+
+def payout_history(*, contractor: User, limit: int = RECENT) -> list[tuple[Payout, object]]:
+    """The contractor's newest payouts, each with why it failed and what to do (or None)."""
+    return [
+        (payout, payout_outlook.explain_failure(payout))
+        for payout in payout_list(contractor=contractor, limit=limit)
+    ]
 
 
 def transfer_list(*, contractor: User, limit: int = RECENT) -> QuerySet[Payment]:

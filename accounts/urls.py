@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import connect_views, credential_views, views
+from . import connect_views, credential_views, payment_methods_views, payout_views, views
 
 app_name = "accounts"
 
@@ -42,9 +42,36 @@ urlpatterns = [
         credential_views.email_verify_confirm,
         name="email_verify_confirm",
     ),
+    # A buyer's saved cards.
+    path("payment-methods/", payment_methods_views.payment_methods, name="payment_methods"),
+    path(
+        "payment-methods/add/", payment_methods_views.payment_method_add, name="payment_method_add"
+    ),
+    path(
+        "payment-methods/added/",
+        payment_methods_views.payment_method_added,
+        name="payment_method_added",
+    ),
+    path(
+        "payment-methods/remove/",
+        payment_methods_views.payment_method_remove,
+        name="payment_method_remove",
+    ),
+    path(
+        "payment-methods/default/",
+        payment_methods_views.payment_method_default,
+        name="payment_method_default",
+    ),
+    path(
+        "payment-methods/choose/",
+        payment_methods_views.payment_method_choose,
+        name="payment_method_choose",
+    ),
     # Contractors.
     path("dashboard/", connect_views.dashboard, name="dashboard"),
     path("dashboard/balance/", connect_views.balance_refresh, name="balance_refresh"),
+    path("dashboard/payouts/refresh/", payout_views.payouts_refresh, name="payouts_refresh"),
+    path("dashboard/payouts/now/", payout_views.payout_now, name="payout_now"),
     path("onboarding/", connect_views.onboarding, name="onboarding"),
     path("onboarding/start/", connect_views.onboarding_start, name="onboarding_start"),
     path("onboarding/refresh/", connect_views.onboarding_refresh, name="onboarding_refresh"),

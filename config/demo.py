@@ -37,6 +37,10 @@ CARDS = """Test cards (any future expiry date, any CVC, any postcode):
 # Charged money stays "pending" this long before it is "available": long enough to
 # see both states on a contractor's dashboard.
 AVAILABLE_AFTER_SECONDS = 60
+# The sandbox pays connected accounts out on this schedule (as Stripe's default does,
+# daily): at midnight UTC on the sandbox's clock. DEMO_PAYOUT_INTERVAL=weekly, monthly
+# or manual changes it (manual: contractors use "Pay out now").
+PAYOUT_INTERVAL = os.environ.get("DEMO_PAYOUT_INTERVAL", "daily")
 
 
 class DemoError(Exception):
@@ -201,6 +205,7 @@ def demo(launcher: Launcher) -> NoReturn:
         "--webhook-secret", shop.STRIPE_WEBHOOK_SECRET,
         "--connect-webhook-secret", shop.STRIPE_CONNECT_WEBHOOK_SECRET,
         "--available-after", str(AVAILABLE_AFTER_SECONDS),
+        "--payout-interval", PAYOUT_INTERVAL,
         # Webhooks sent before the web server is up (seeding) are retried soon.
         "--webhook-retry-base", "2",
     )  # fmt: skip
@@ -233,6 +238,8 @@ def demo(launcher: Launcher) -> NoReturn:
         CARDS + "\n",
         f"Stripe sandbox: {shop.STRIPE_API_BASE}  (money stays pending "
         f"{AVAILABLE_AFTER_SECONDS} s; state in {var_dir / 'stripe_sandbox.sqlite3'})",
+        f"Payouts:        {PAYOUT_INTERVAL}, at midnight UTC on the sandbox clock "
+        f"(README: from pending to the bank)",
         f"Celery broker:  {broker}",
         f"Logs:           {launcher.log_dir}/{{sandbox,worker,beat,web}}.log",
     ]

@@ -521,6 +521,13 @@ BALANCE_REFRESH_MIN_SECONDS = env.int("BALANCE_REFRESH_MIN_SECONDS", default=30)
 REFUND_REVERSE_TRANSFER = env.bool("REFUND_REVERSE_TRANSFER", default=True)
 REFUND_APPLICATION_FEE = env.bool("REFUND_APPLICATION_FEE", default=True)
 
+# Disputes (README "Disputes"): a lost dispute's amount is taken back from the
+# contractor's transfer (`reverse_transfer`) or borne by the platform (`none`);
+# Stripe's dispute fee is borne by the platform (`platform`) or debited from the
+# contractor (`contractor`).
+DISPUTE_RECOVERY = env.str("DISPUTE_RECOVERY", default="reverse_transfer")
+DISPUTE_FEE_POLICY = env.str("DISPUTE_FEE_POLICY", default="platform")
+
 # --- Email -------------------------------------------------------------------
 # EMAIL_URL: smtp://user:pass@host:587 (or smtp+tls://…) in production. Without it,
 # messages are written as files under var/emails/ (one .log file per batch), where

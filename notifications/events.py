@@ -110,9 +110,15 @@ def debit_taken(debit) -> None:
 
 
 def payout_changed(payout) -> None:
+    from accounts.payout_outlook import explain_failure
+
     kind = {"paid": "payout_paid", "failed": "payout_failed"}.get(payout.status)
     if kind:
-        context = {"payout": payout, "amount": format_amount(payout.amount, payout.currency)}
+        context = {
+            "payout": payout,
+            "amount": format_amount(payout.amount, payout.currency),
+            "failure": explain_failure(payout),  # why, and what to do (the dashboard's words)
+        }
         notify(
             recipient=payout.contractor,
             kind=kind,
@@ -169,3 +175,165 @@ def dispute_opened(order, dispute: dict) -> None:
             context=context,
             link=link,
         )
+
+
+# --- Disputes: who hears of each step, and what it means for them --------------------
+
+# step → {audience: (headline, message)}; "{…}" are filled from the dispute's context.
+DISPUTE_MESSAGES = {
+    "opened": {
+        "seller": (
+            "A buyer disputed order {short_id}",
+            "The buyer's bank disputed the payment of {amount} ({reason}). We answer it"
+            " with the order's facts; answer by {due_by}. If it is lost, the disputed"
+            " amount is taken back from what you were paid for the order.",
+        ),
+    },
+    "funds_withdrawn": {
+        "seller": (
+            "Disputed amount held back for order {short_id}",
+            "The bank took {amount} back while the dispute is decided; your share of it"
+            " is taken back from your payment for the order. You get it back if we win.",
+        ),
+        "staff": (
+            "Dispute funds withdrawn for order {short_id}",
+            "Stripe withdrew {amount} and a fee of {fee}. Evidence is due by {due_by}.",
+        ),
+    },
+    "submitted": {
+        "seller": (
+            "Evidence sent for order {short_id}",
+            "We sent the bank our evidence for the disputed payment of {amount}.",
+        ),
+        "staff": (
+            "Evidence submitted for order {short_id}",
+            "The evidence for dispute {dispute_id} ({amount}) went to the bank.",
+        ),
+    },
+    "won": {
+        "buyer": (
+            "Your dispute of order {short_id} is closed",
+            "Your bank decided the dispute of {amount} in the seller's favour.",
+        ),
+        "seller": (
+            "Dispute won for order {short_id}",
+            "The bank decided in our favour: what was taken back for it comes back to you.",
+        ),
+        "staff": ("Dispute won for order {short_id}", "Dispute {dispute_id} ({amount}) won."),
+    },
+    "lost": {
+        "buyer": (
+            "Your dispute of order {short_id} is closed",
+            "Your bank decided the dispute of {amount} in your favour.",
+        ),
+        "seller": (
+            "Dispute lost for order {short_id}",
+            "The bank decided for the buyer: the disputed amount stays taken back.",
+        ),
+        "staff": ("Dispute lost for order {short_id}", "Dispute {dispute_id} ({amount}) lost."),
+    },
+    "warning_closed": {
+        "seller": (
+            "Inquiry closed for order {short_id}",
+            "The bank's inquiry about the payment of {amount} is closed without a dispute.",
+        ),
+        "staff": ("Inquiry closed for order {short_id}", "Inquiry {dispute_id} closed."),
+    },
+}
+
+
+def _dispute_context(dispute) -> dict:
+    order = dispute.order
+    due = dispute.due_by.strftime("%Y-%m-%d %H:%M UTC") if dispute.due_by else "the deadline"
+    return {
+        **_order_context(order),
+        "dispute": dispute,
+        "dispute_id": dispute.stripe_dispute_id,
+        "reason": dispute.reason.replace("_", " ") or "unspecified",
+        "amount": format_amount(dispute.amount, dispute.currency),
+        "fee": format_amount(dispute.fee_amount, dispute.fee_currency or dispute.currency),
+        "due_by": due,
+    }
+
+
+def _dispute_recipients(dispute, audience: str):
+    order = dispute.order
+    if audience == "buyer":
+        return [order.buyer]
+    if audience == "seller":
+        return [order.seller]
+    return list(User.objects.filter(is_staff=True, is_active=True))
+
+
+def _dispute_links(dispute) -> dict[str, str]:
+    return {
+        "buyer": _buyer_link(dispute.order),
+        "seller": _sales_link(),
+        "staff": reverse("admin:payments_dispute_change", args=[dispute.pk]),
+    }
+
+
+def dispute_changed(dispute, step: str) -> None:
+    """A dispute took a step (opened, funds withdrawn, evidence submitted, won, lost,
+    inquiry closed): each person it concerns hears once per step."""
+    context = _dispute_context(dispute)
+    if step == "opened":
+        dispute_opened(dispute.order, {"id": dispute.stripe_dispute_id, "reason": dispute.reason})
+    links = _dispute_links(dispute)
+    for audience, (headline, message) in DISPUTE_MESSAGES.get(step, {}).items():
+        text = {"headline": headline.format(**context), "message": message.format(**context)}
+        for person in _dispute_recipients(dispute, audience):
+            notify(
+                recipient=person,
+                kind=f"dispute_{audience}",
+                key=f"{dispute.stripe_dispute_id}:{step}",
+                context={**context, **text},
+                link=links[audience],
+            )
+
+
+def dispute_action_failed(action) -> None:
+    """Stripe refused staff's answer to a dispute (or a give-back): staff must act."""
+    dispute = action.dispute
+    context = _dispute_context(dispute)
+    text = {
+        "headline": f"Stripe refused: {action.get_kind_display()} ({dispute.stripe_dispute_id})",
+        "message": action.failure_message,
+    }
+    for person in _dispute_recipients(dispute, "staff"):
+        notify(
+            recipient=person,
+            kind="dispute_staff",
+            key=f"{dispute.stripe_dispute_id}:action-{action.pk}-failed",
+            context={**context, **text},
+            link=_dispute_links(dispute)["staff"],
+        )
+
+
+def dispute_funds_returned(action) -> None:
+    """A won dispute's money went back to the contractor."""
+    dispute = action.dispute
+    context = _dispute_context(dispute)
+    returned = format_amount(action.amount, dispute.currency)
+    text = {
+        "headline": f"{returned} back for order {context['short_id']}",
+        "message": f"The dispute was won: the {returned} taken back for it is yours again.",
+    }
+    notify(
+        recipient=dispute.order.seller,
+        kind="dispute_seller",
+        key=f"{dispute.stripe_dispute_id}:returned-{action.pk}",
+        context={**context, **text},
+        link=_sales_link(),
+    )
+
+
+def payout_request_refused(request) -> None:
+    """Stripe refused a contractor's "Pay out now" after the click (it runs in a task)."""
+    notify(
+        recipient=request.contractor,
+        kind="payout_request_refused",
+        key=str(request.pk),
+        context={"request": request, "amount": format_amount(request.amount, request.currency)},
+        link=reverse("accounts:dashboard"),
+    )

@@ -45,3 +45,25 @@ def stripe_api_version_check(app_configs=None, **kwargs) -> list[checks.CheckMes
             )
         ]
     return []
+
+
+@checks.register()
+def dispute_policy_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """A misspelt dispute policy would fail every dispute webhook: refused at start-up."""
+    from payments.services.disputes import FEE_POLICIES, RECOVERY_POLICIES
+
+    problems: list[checks.CheckMessage] = []
+    for name, allowed, code in (
+        ("DISPUTE_RECOVERY", RECOVERY_POLICIES, "payments.E101"),
+        ("DISPUTE_FEE_POLICY", FEE_POLICIES, "payments.E102"),
+    ):
+        value = getattr(settings, name, None)
+        if value not in allowed:
+            problems.append(
+                checks.Error(
+                    f"{name} is {value!r}; it must be one of {', '.join(allowed)}.",
+                    hint="README: Disputes.",
+                    id=code,
+                )
+            )
+    return problems

@@ -6,10 +6,13 @@ import time
 from django.core.cache import cache
 from django.db.models import Q
 
+from accounts.models import CustomerEmailSync
 from core import outbox
 from payments.models import (
     ContractorDebit,
+    DisputeAction,
     Payment,
+    PayoutRequest,
     Refund,
     StripeEvent,
     Transfer,
@@ -61,6 +64,24 @@ def kinds() -> list[outbox.Kind]:
             ContractorDebit,
             Q(status=ContractorDebit.Status.PENDING),
             tasks.debit_execute_task,
+        ),
+        outbox.Kind(
+            "dispute actions",
+            DisputeAction,
+            Q(status=DisputeAction.Status.PENDING),
+            tasks.dispute_action_execute_task,
+        ),
+        outbox.Kind(
+            "customer emails",
+            CustomerEmailSync,
+            Q(status=CustomerEmailSync.Status.PENDING),
+            tasks.customer_email_sync_task,
+        ),
+        outbox.Kind(
+            "payout requests",
+            PayoutRequest,
+            Q(status=PayoutRequest.Status.REQUESTED),
+            tasks.payout_request_execute_task,
         ),
         outbox.Kind(
             "webhook events",

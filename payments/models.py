@@ -510,6 +510,11 @@ class Payout(models.Model):
     status = models.CharField(max_length=24)  # Stripe's own: pending, in_transit, paid, failed…
     arrival_date = models.DateTimeField(null=True, blank=True)
     failure_message = models.TextField(blank=True, default="")
+    # Stripe's code for a failed payout (account_closed, no_account…): what the
+    # dashboard explains, with what the contractor can do about it.
+    failure_code = models.CharField(max_length=64, blank=True, default="")
+    # Made by the account's schedule (True) or asked for with "Pay out now" (False).
+    automatic = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -522,3 +527,290 @@ class Payout(models.Model):
     @property
     def amount_display(self) -> str:
         return format_amount(self.amount, self.currency)
+
+
+class PayoutRequest(OutboxRow):
+    """A contractor's "Pay out now" on a manual payout schedule: the row is the work
+    (core/outbox.py), sent to Stripe by a task whose idempotency key is this row's, so
+    a broker outage delays it and never loses it. At most one is open per account and
+    currency (a double click makes one payout)."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        SENT = "sent", "Sent to Stripe"
+        REFUSED = "refused", "Refused by Stripe"
+
+    TRANSITIONS = {
+        Status.REQUESTED: frozenset({Status.SENT, Status.REFUSED}),
+        Status.SENT: frozenset(),
+        Status.REFUSED: frozenset(),
+    }
+
+    contractor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payout_requests"
+    )
+    account = models.CharField(max_length=255)
+    amount = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    stripe_payout_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    failure_message = models.TextField(blank=True, default="")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "due_at"], name="payments_payoutreq_work_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="payments_payoutreq_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(currency__regex=CURRENCY_CODE),
+                name="payments_payoutreq_currency_code",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(account__startswith="acct_"),
+                name="payments_payoutreq_account_acct",
+            ),
+            # The database's word that a double click makes one payout.
+            models.UniqueConstraint(
+                fields=["account", "currency"],
+                condition=models.Q(status="requested"),
+                name="payments_payoutreq_one_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.stripe_payout_id or f"Payout request #{self.pk}"
+
+    @property
+    def amount_display(self) -> str:
+        return format_amount(self.amount, self.currency)
+
+
+class PayoutSchedule(models.Model):
+    """A contractor's payout schedule at Stripe (`settings.payouts.schedule`) and the
+    money still pending in their balance by the day it becomes available: what the
+    dashboard needs to say when the next payout comes, without calling Stripe.
+
+    Kept current by `account.updated` webhooks and the dashboard's refresh."""
+
+    class Interval(models.TextChoices):
+        DAILY = "daily", "Daily"
+        WEEKLY = "weekly", "Weekly"
+        MONTHLY = "monthly", "Monthly"
+        MANUAL = "manual", "Manual"
+
+    contractor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="payout_schedules"
+    )
+    account = models.CharField(max_length=255, unique=True)
+    interval = models.CharField(max_length=16, choices=Interval.choices)
+    delay_days = models.PositiveSmallIntegerField(default=0)
+    weekly_anchor = models.CharField(max_length=16, blank=True, default="")
+    monthly_anchor = models.PositiveSmallIntegerField(null=True, blank=True)
+    # [{"currency": "usd", "amount": 1234, "available_on": <unix time>}, …], as last read.
+    pending_funds = models.JSONField(default=list, blank=True)
+    pending_fetched_at = models.DateTimeField(null=True, blank=True)
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(account__startswith="acct_"),
+                name="payments_payoutschedule_account_acct",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.interval}"
+
+
+class Dispute(models.Model):
+    """A buyer's dispute of a charge, as Stripe's webhooks report it.
+
+    The platform is the merchant of record (destination charges, and a checkout's
+    platform charge), so Stripe takes the disputed amount and its fee from the
+    platform: payments/services/disputes.py recovers it from the contractor per
+    DISPUTE_RECOVERY / DISPUTE_FEE_POLICY (ContractorDebit rows, in `debits`) and
+    gives it back if the dispute is won (a DisputeAction). `status` is Stripe's own.
+    """
+
+    class Status(models.TextChoices):
+        WARNING_NEEDS_RESPONSE = "warning_needs_response", "Inquiry: needs response"
+        WARNING_UNDER_REVIEW = "warning_under_review", "Inquiry: under review"
+        WARNING_CLOSED = "warning_closed", "Inquiry closed"
+        NEEDS_RESPONSE = "needs_response", "Needs response"
+        UNDER_REVIEW = "under_review", "Under review"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    # An inquiry (warning_*) may turn into a chargeback; a chargeback never turns back
+    # into an inquiry, and won / lost are final: a late event cannot reopen them.
+    TRANSITIONS = {
+        Status.WARNING_NEEDS_RESPONSE: frozenset(
+            {
+                Status.WARNING_UNDER_REVIEW,
+                Status.WARNING_CLOSED,
+                Status.NEEDS_RESPONSE,
+                Status.UNDER_REVIEW,
+                Status.WON,
+                Status.LOST,
+            }
+        ),
+        Status.WARNING_UNDER_REVIEW: frozenset(
+            {
+                Status.WARNING_CLOSED,
+                Status.NEEDS_RESPONSE,
+                Status.UNDER_REVIEW,
+                Status.WON,
+                Status.LOST,
+            }
+        ),
+        Status.WARNING_CLOSED: frozenset({Status.NEEDS_RESPONSE}),
+        Status.NEEDS_RESPONSE: frozenset({Status.UNDER_REVIEW, Status.WON, Status.LOST}),
+        Status.UNDER_REVIEW: frozenset({Status.WON, Status.LOST}),
+        Status.WON: frozenset(),
+        Status.LOST: frozenset(),
+    }
+    OPEN = frozenset({Status.WARNING_NEEDS_RESPONSE, Status.NEEDS_RESPONSE})
+
+    stripe_dispute_id = models.CharField(max_length=255, unique=True)
+    stripe_charge_id = models.CharField(max_length=255)
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True, default="")
+    # The disputed order's payment; for a checkout's shared charge, its first order's
+    # (the recovery is shared among all of the charge's orders).
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="disputes")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="disputes")
+    status = models.CharField(max_length=24, choices=Status.choices)
+    reason = models.CharField(max_length=64, blank=True, default="")
+    amount = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3)
+    # Stripe's dispute fee, from the withdrawal's balance transaction (0 until then).
+    fee_amount = models.PositiveBigIntegerField(default=0)
+    fee_currency = models.CharField(max_length=3, blank=True, default="")
+    due_by = models.DateTimeField(null=True, blank=True, help_text="Evidence due by.")
+    funds_withdrawn = models.BooleanField(default=False)
+    funds_reinstated = models.BooleanField(default=False)
+    # Stripe gave its dispute fee back with the reinstated funds.
+    fee_returned = models.BooleanField(default=False)
+    # Staff's evidence, as Stripe's field names ({"product_description": …}).
+    evidence = models.JSONField(default=dict, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    # Recovery from the contractor, decided once when the funds are withdrawn.
+    recovery_decided = models.BooleanField(default=False)
+    recovery_shortfall = models.PositiveBigIntegerField(
+        default=0, help_text="Owed by the contractor beyond what their transfer still held."
+    )
+    debits = models.ManyToManyField(ContractorDebit, blank=True, related_name="disputes")
+    # Stripe's `created` of the newest event applied: an older one changes nothing.
+    last_event_created = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="payments_dispute_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(currency__regex=CURRENCY_CODE),
+                name="payments_dispute_currency_code",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.stripe_dispute_id
+
+    @property
+    def amount_display(self) -> str:
+        return format_amount(self.amount, self.currency)
+
+    @property
+    def fee_display(self) -> str:
+        return format_amount(self.fee_amount, self.fee_currency or self.currency)
+
+    @property
+    def is_open(self) -> bool:
+        """Evidence can still be saved, submitted, or the dispute accepted."""
+        return self.status in self.OPEN
+
+
+class DisputeAction(OutboxRow):
+    """Work on a dispute that must reach Stripe: staff's evidence (saved as a draft or
+    submitted), accepting the dispute, or giving a won dispute's money back to the
+    contractor. A row per piece of work, *pending* until a task has done it
+    (core/outbox.py), so a broker or Stripe outage delays it and never loses it; the
+    row's id is the idempotency key.
+
+    A row rather than status fields on Dispute: a dispute has several of these over
+    its life (drafts, then a submission; a give-back per contractor), each with its
+    own outcome, and Dispute.status stays Stripe's own.
+    """
+
+    class Kind(models.TextChoices):
+        SAVE_DRAFT = "save_draft", "Save evidence draft"
+        SUBMIT = "submit", "Submit evidence"
+        ACCEPT = "accept", "Accept (close)"
+        RETURN_FUNDS = "return_funds", "Give the contractor the money back"
+        # A checkout's charge: our own reversal of the contractor's Transfer (see
+        # payments/services/disputes.py for why not a ContractorDebit).
+        REVERSE_TRANSFER = "reverse_transfer", "Take the disputed amount back"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Done"
+        FAILED = "failed", "Refused by Stripe"
+
+    TRANSITIONS = {
+        Status.PENDING: frozenset({Status.SUCCEEDED, Status.FAILED}),
+        Status.SUCCEEDED: frozenset(),
+        # Staff may retry a refused one from admin once its cause is fixed.
+        Status.FAILED: frozenset({Status.PENDING}),
+    }
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="actions")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # What is sent: the evidence for save_draft / submit.
+    evidence = models.JSONField(default=dict, blank=True)
+    # return_funds / reverse_transfer: whose money, and how much (a give-back's is fixed
+    # once the recovery has settled).
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    amount = models.PositiveBigIntegerField(default=0)
+    stripe_object_id = models.CharField(max_length=255, blank=True, default="")
+    refusals = models.PositiveIntegerField(default=0, help_text=REFUSALS_HELP)
+    failure_message = models.TextField(blank=True, default="")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "due_at"], name="payments_disputeact_work_idx")]
+        constraints = [
+            # One give-back per contractor's order of a dispute.
+            models.UniqueConstraint(
+                fields=["dispute", "payment"],
+                condition=models.Q(kind="return_funds"),
+                name="payments_disputeact_one_return",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.dispute}"
+
+
+# The install's identity (idempotency key prefixes) has a module of its own.
+from payments.installation import Installation  # noqa: E402, F401

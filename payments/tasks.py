@@ -21,6 +21,7 @@ from django.db import DatabaseError
 
 from core import outbox
 from payments.gateway import GatewayUnavailable
+from payments.gateway.keys import row_dispatched
 from payments.models import (
     ContractorDebit,
     Payment,
@@ -58,7 +59,9 @@ def _run(name: str, model: type, pk: int, work: Callable[[], str]) -> str:
         if not mine:
             return "busy"  # another worker is doing it right now
         try:
-            return work()
+            # A new idempotency key after a stored 500 follows the row's hand-outs.
+            with row_dispatched(model, pk):
+                return work()
         except PASSING as exc:
             outbox.retry_later(model, pk, exc)
             return "retrying"
@@ -194,4 +197,45 @@ def transfer_reversal_execute_task(reversal_id: int) -> str:
         TransferReversal,
         reversal_id,
         lambda: transfers.reversal_execute(reversal_id=reversal_id).status,
+    )
+
+
+@shared_task
+def dispute_action_execute_task(action_id: int) -> str:
+    """Send staff's answer to a dispute, or give a won dispute's money back."""
+    from payments.models import DisputeAction
+    from payments.services.dispute_actions import dispute_action_execute
+
+    return _run(
+        "dispute-action",
+        DisputeAction,
+        action_id,
+        lambda: dispute_action_execute(action_id=action_id).status,
+    )
+
+
+@shared_task
+def customer_email_sync_task(sync_id: int) -> str:
+    """Give a buyer's Stripe Customer the email address they changed to."""
+    from accounts.models import CustomerEmailSync
+
+    return _run(
+        "customer-email",
+        CustomerEmailSync,
+        sync_id,
+        lambda: customers.customer_email_sync(sync_id=sync_id),
+    )
+
+
+@shared_task
+def payout_request_execute_task(request_id: int) -> str:
+    """Send a contractor's "Pay out now" to Stripe."""
+    from payments.models import PayoutRequest
+    from payments.services import payouts
+
+    return _run(
+        "payout",
+        PayoutRequest,
+        request_id,
+        lambda: payouts.payout_request_execute(request_id=request_id).status,
     )

@@ -9,7 +9,16 @@ from payments.models import Payment, Refund, StripeEvent
 
 from . import listings
 from .forms import ProductAdminForm
-from .models import Category, ListingStatus, Order, OrderItem, Product, ProductPhoto, Storefront
+from .models import (
+    Category,
+    ListingStatus,
+    Order,
+    OrderItem,
+    Product,
+    ProductPhoto,
+    SavedAddress,
+    Storefront,
+)
 from .selectors import LISTING_FILTERS
 from .services import product_save
 from .storefront import storefront_update
@@ -63,6 +72,7 @@ class ProductAdmin(admin.ModelAdmin):
         "seller",
         "title",
         "slug",
+        "kind",
         "category",
         "description",
         "currency",
@@ -74,7 +84,7 @@ class ProductAdmin(admin.ModelAdmin):
     )
     readonly_fields = ("archived_at",)
     list_display = ("title", "seller", "price", "category", "listing", "created_at")
-    list_filter = (ListingStatusFilter, "category", "currency")
+    list_filter = (ListingStatusFilter, "kind", "category", "currency")
     search_fields = ("title", "slug", "seller__email")
     list_select_related = ("seller", "category")
     prepopulated_fields = {"slug": ("title",)}
@@ -392,4 +402,20 @@ class OrderItemAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         # An item is part of what the buyer paid for: a record, never deleted.
+        return False
+
+
+@admin.register(SavedAddress)
+class SavedAddressAdmin(admin.ModelAdmin):
+    """A buyer's remembered shipping address (prefills their next checkout). Staff read
+    it; the buyer changes it at checkout. Orders keep their own copy."""
+
+    list_display = ("buyer", "name", "city", "country", "updated_at")
+    search_fields = ("buyer__email", "name", "city", "postal_code")
+    list_select_related = ("buyer",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.concrete_fields]
+
+    def has_add_permission(self, request):
         return False

@@ -25,6 +25,7 @@ from .selectors import (
     order_is_payable,
     order_payment,
 )
+from .shipping import ShippingAddressNeeded
 
 logger = logging.getLogger(__name__)
 
@@ -222,6 +223,8 @@ def _paid_line(payment: Payment) -> PreparedPayment:
 
 def _prepare(checkout_id: uuid.UUID, payments: list[Payment]) -> list[PreparedPayment]:
     """Ensure the payments' intents at Stripe; gateway errors become ours."""
+    if any(not p.stripe_payment_intent_id and p.order.shipping_missing for p in payments):
+        raise ShippingAddressNeeded()  # the intent carries the address: it comes first
     try:
         intents = payment_intents_ensure(payment_ids=[payment.pk for payment in payments])
     except gateway.GatewayUnavailable as exc:

@@ -20,7 +20,7 @@ from core.money import format_amount
 from payments import gateway
 from payments.models import Payment
 from payments.services import stripe_reads
-from payments.services.customers import buyer_saved_cards
+from payments.services.customers import buyer_card_preselected, buyer_saved_cards
 from payments.services.intents import payment_sync
 
 from . import pay_messages, selectors
@@ -36,6 +36,7 @@ from .checkout import (
 )
 from .models import Order
 from .services import CheckoutError
+from .shipping import checkout_address_needed
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +102,9 @@ def checkout_pay(request, checkout_id):
     """The pay page, for what is still due. It reads where the checkout stands first:
     paid goes to the confirmation, over (replaced, canceled) says so. Never cached,
     so Back after paying asks again rather than showing a stale form."""
+    if checkout_address_needed(buyer=request.user, checkout_id=checkout_id):
+        # Shipped goods: the intent is made with the address, so it comes first.
+        return redirect("shop:checkout_shipping", checkout_id=checkout_id)
     try:
         checkout = checkout_prepare(buyer=request.user, checkout_id=checkout_id, resync=True)
     except Order.DoesNotExist:
@@ -136,14 +140,19 @@ def _pay_page(request, checkout: CheckoutPayment) -> dict:
         "doneUrl": reverse("shop:checkout_done", kwargs={"checkout_id": checkout.checkout_id}),
         "messages": pay_messages.js_messages(),
         "unreachable": pay_messages.UNREACHABLE,
+        # A saved card is checked and put on the intents by the server first.
+        "checkoutId": str(checkout.checkout_id),
+        "chooseCardUrl": reverse("accounts:payment_method_choose"),
     }
+    saved_cards = _saved_cards(request.user)
     return {
+        "saved_cards": saved_cards,
+        "preselected_card": buyer_card_preselected(saved_cards),
         "payments": checkout.payments,
         "lines": checkout.lines,
         "rows": list(zip(checkout.lines, intent_of_line, strict=True)),
         "total": checkout.amount_due,
         "currency": checkout.currency,
-        "saved_cards": _saved_cards(request.user),
         "config": config,
         "stripe_js_url": settings.STRIPE_JS_URL,
     }

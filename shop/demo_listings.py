@@ -25,6 +25,17 @@ PRODUCTS = {
     "puncture-repair": ("bike-repair", (40, 40, 48), (200, 60, 50)),
     "wheel-truing": ("bike-repair", (150, 160, 170), (40, 90, 140)),
 }
+# Product slug → (kind, stock): goods that ship and services, some with a limited
+# stock (None: no limit) and one sold out, so the demo shows each case. Set when the
+# product is made (seed_demo), never again: a second run must not undo a sale.
+KINDS_AND_STOCK = {
+    "oak-cutting-board": (Product.Kind.SHIPPED, 12),
+    "walnut-bowl": (Product.Kind.SHIPPED, 0),  # one of a kind, already sold
+    "carving-class": (Product.Kind.SERVICE, 6),  # seats in the workshop
+    "bike-tune-up": (Product.Kind.SERVICE, None),
+    "puncture-repair": (Product.Kind.SERVICE, None),
+    "wheel-truing": (Product.Kind.SERVICE, 20),
+}
 SHOPS = {
     "alice@example.com": (
         "alices-workshop",

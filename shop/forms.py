@@ -51,9 +51,23 @@ class ProductForm(forms.ModelForm):
     # not be undone by saving the number they saw (see `stock_changed`).
     stock_shown = forms.CharField(required=False, widget=forms.HiddenInput)
 
+    kind = forms.ChoiceField(
+        label="What you sell",
+        choices=Product.Kind.choices,
+        widget=forms.RadioSelect,
+        # The radios always send one; a form posted without (a script) keeps the
+        # model's default, a service: nothing asks buyers for an address unannounced.
+        required=False,
+        help_text="Buyers of shipped goods give their address at checkout; you see it on "
+        "the sale and can add a tracking number when you ship.",
+    )
+
+    def clean_kind(self) -> str:
+        return self.cleaned_data.get("kind") or self.instance.kind or Product.Kind.SERVICE
+
     class Meta:
         model = Product
-        fields = ["title", "category", "description", "currency", "price", "stock"]
+        fields = ["title", "kind", "category", "description", "currency", "price", "stock"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -99,6 +113,7 @@ class ProductForm(forms.ModelForm):
             "price_amount": data["price_amount"],
             "currency": data["currency"],
             "category": data["category"],
+            "kind": data["kind"],
             **({"stock": data["stock"]} if "stock" in data else {}),
         }
 
@@ -113,7 +128,7 @@ class ProductAdminForm(ProductForm):
 
     class Meta(ProductForm.Meta):
         fields = [
-            *("seller", "title", "slug", "category", "description", "currency", "price"),
+            *("seller", "title", "slug", "kind", "category", "description", "currency", "price"),
             *("stock", "active"),
         ]
 

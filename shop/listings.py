@@ -29,7 +29,7 @@ from .storefront import storefront_ensure
 MAX_PHOTOS = 8
 # What a seller may change with product_update (the rest is the platform's).
 EDITABLE_FIELDS = frozenset(
-    {"title", "description", "price_amount", "currency", "category", "stock"}
+    {"title", "description", "price_amount", "currency", "category", "stock", "kind"}
 )
 
 
@@ -63,9 +63,11 @@ def product_create(
     currency: str,
     category: Category | None = None,
     stock: int | None = None,
+    kind: str = Product.Kind.SERVICE,
 ) -> Product:
     """A new live product of `seller` (a contractor); its slug comes from the title.
-    `stock`: how many can be sold (None: no limit).
+    `stock`: how many can be sold (None: no limit). `kind`: shipped goods (buyers give
+    an address at checkout) or a service.
 
     The price is checked again here (the forms did it for their messages), so no
     path can list a price the fee would eat. The seller's storefront is made with
@@ -84,6 +86,7 @@ def product_create(
             currency=currency,
             category=category,
             stock=stock,
+            kind=kind,
         )
         try:
             with transaction.atomic():

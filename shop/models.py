@@ -48,6 +48,13 @@ class Cover:
 
 
 class Product(models.Model):
+    class Kind(models.TextChoices):
+        """Whether buying it means sending something: shipped goods need the buyer's
+        address at checkout; services (a repair, a class) do not."""
+
+        SHIPPED = "shipped", "Shipped goods"
+        SERVICE = "service", "Service"
+
     seller = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="products"
     )
@@ -66,6 +73,14 @@ class Product(models.Model):
     )
     category = models.ForeignKey(
         Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="products"
+    )
+    # A service unless the seller says it ships: listings made before shipping existed
+    # asked nobody for an address, and must not start asking for one unannounced.
+    kind = models.CharField(
+        max_length=16,
+        choices=Kind.choices,
+        default=Kind.SERVICE,
+        help_text="Shipped goods ask the buyer for a shipping address at checkout.",
     )
     # Listed: in the catalogue (when the seller can take charges) and buyable. A seller
     # pauses a product by clearing it; archiving sets archived_at and clears it for good.
@@ -265,6 +280,20 @@ class Order(models.Model):
     cancel_reason = models.CharField(
         max_length=16, choices=CancelReason.choices, blank=True, default=""
     )
+    # Some of its items ship: the checkout asks for an address before the pay step,
+    # and the PaymentIntent carries it as `shipping` (shop/shipping.py). Decided when
+    # the order is made, so a product changed later does not change a past order.
+    requires_shipping = models.BooleanField(default=False, editable=False)
+    shipping_name = models.CharField(max_length=100, blank=True, default="")
+    shipping_line1 = models.CharField(max_length=200, blank=True, default="")
+    shipping_line2 = models.CharField(max_length=200, blank=True, default="")
+    shipping_city = models.CharField(max_length=100, blank=True, default="")
+    shipping_postal_code = models.CharField(max_length=20, blank=True, default="")
+    shipping_state = models.CharField(max_length=100, blank=True, default="")
+    shipping_country = models.CharField(max_length=2, blank=True, default="")
+    # What the contractor gave when marking it fulfilled, for the buyer to follow.
+    carrier = models.CharField(max_length=100, blank=True, default="")
+    tracking_number = models.CharField(max_length=100, blank=True, default="")
     # Its items' stock is taken off their products (OrderItem.stock_reserved) and not
     # yet given back or sold: see `save` and shop/stock.py.
     stock_held = models.BooleanField(default=False, editable=False)
@@ -319,6 +348,11 @@ class Order(models.Model):
         return format_amount(self.amount, self.currency)
 
     @property
+    def shipping_missing(self) -> bool:
+        """Its items ship and the buyer has not said where yet."""
+        return self.requires_shipping and not self.shipping_line1
+
+    @property
     def net_amount(self) -> int:
         """What the contractor receives: the amount less the platform fee."""
         return self.amount - self.fee_amount
@@ -326,6 +360,28 @@ class Order(models.Model):
     @property
     def fee_display(self) -> str:
         return format_amount(self.fee_amount, self.currency)
+
+
+class SavedAddress(models.Model):
+    """The address a buyer last shipped to, offered again at their next checkout."""
+
+    buyer = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_address"
+    )
+    name = models.CharField(max_length=100)
+    line1 = models.CharField(max_length=200)
+    line2 = models.CharField(max_length=200, blank=True, default="")
+    city = models.CharField(max_length=100)
+    postal_code = models.CharField(max_length=20, blank=True, default="")
+    state = models.CharField(max_length=100, blank=True, default="")
+    country = models.CharField(max_length=2)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "saved addresses"
+
+    def __str__(self) -> str:
+        return f"{self.name}, {self.city} ({self.country})"
 
 
 class OrderItem(models.Model):

@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from core.statemachine import InvalidTransition
 from payments.models import Payment
@@ -13,7 +13,6 @@ from payments.models import Payment
 from . import selectors
 from .models import Order
 from .services import order_cancel as order_cancel_service
-from .services import order_fulfil
 
 
 @login_required
@@ -89,21 +88,3 @@ def sales_list(request):
         "shop/sales_list.html",
         {"page": page, "status": status, "statuses": Order.Status.choices},
     )
-
-
-@login_required
-@require_POST
-def sales_fulfil(request, public_id):
-    try:
-        order = selectors.sale_get(seller=request.user, public_id=public_id)
-    except Order.DoesNotExist as exc:
-        raise Http404("No such order.") from exc
-    try:
-        order_fulfil(order_id=order.pk, seller=request.user)
-    except InvalidTransition:
-        messages.error(
-            request, f"This order cannot be fulfilled: it is {order.get_status_display().lower()}."
-        )
-    else:
-        messages.success(request, "Marked fulfilled. The buyer's card is being charged.")
-    return redirect("shop:sales_list")

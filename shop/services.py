@@ -169,6 +169,7 @@ def _order_create(
         fee_amount=fee,
         currency=products[0].currency,
         stock_held=any(taken.get(p.pk) for p in products),
+        requires_shipping=any(p.kind == Product.Kind.SHIPPED for p in products),
     )
     OrderItem.objects.bulk_create(
         OrderItem(
@@ -324,12 +325,16 @@ def _stale_unpaid(cutoff: datetime) -> QuerySet[Order]:
     )
 
 
-def order_fulfil(*, order_id: int, seller: User) -> Order:
+def order_fulfil(
+    *, order_id: int, seller: User, carrier: str = "", tracking_number: str = ""
+) -> Order:
     """The contractor delivered: mark the order fulfilled and ask for its capture.
 
     The capture is a row (the payment's action, core/outbox.py) written in the same
     transaction, handed to a worker once it commits: the contractor's click never
     waits on Stripe, and neither a broker outage nor a lost message strands it.
+    `carrier` and `tracking_number` (shipped goods) are saved with the status, for
+    the buyer's order page and the email that tells them it is on its way.
     """
     from payments.services.intents import payment_capture_request
 
@@ -345,7 +350,12 @@ def order_fulfil(*, order_id: int, seller: User) -> Order:
         payment = order.payments.filter(status=Payment.Status.AUTHORIZED).first()
         if payment is None or order.status != Order.Status.AUTHORIZED:
             raise InvalidTransition("Order", order.status, Order.Status.FULFILLED)
-        order, _ = order_transition(order_id=order.pk, status=Order.Status.FULFILLED)
+        tracking = {"carrier": carrier, "tracking_number": tracking_number}
+        order, _ = order_transition(
+            order_id=order.pk,
+            status=Order.Status.FULFILLED,
+            changes={key: value for key, value in tracking.items() if value},
+        )
         payment_capture_request(payment_id=payment.pk)
     return order
 

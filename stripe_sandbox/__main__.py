@@ -10,6 +10,7 @@ import uvicorn
 
 from .app import create_app
 from .config import SandboxConfig, redact, redact_url
+from .payout_schedule import INTERVALS
 
 
 def parse_args(argv: list[str] | None = None) -> SandboxConfig:
@@ -28,6 +29,13 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
         type=float,
         default=0.0,
         help="seconds before charged funds become available (default 0)",
+    )
+    parser.add_argument(
+        "--payout-interval",
+        choices=INTERVALS,
+        default="manual",
+        help="payout schedule of connected accounts that set none: paid out automatically "
+        "at midnight UTC on the sandbox clock (default manual: never)",
     )
     parser.add_argument("--latency-ms", type=int, default=0, help="added to every /v1 call")
     parser.add_argument(
@@ -49,6 +57,7 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
         webhook_secret=args.webhook_secret,
         connect_webhook_secret=args.connect_webhook_secret,
         available_after=args.available_after,
+        payout_interval=args.payout_interval,
         latency_ms=args.latency_ms,
         webhook_retry_base=args.webhook_retry_base,
         webhook_max_attempts=args.webhook_max_attempts,

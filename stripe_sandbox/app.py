@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from .config import SandboxConfig
 from .sandbox import Sandbox
-from .server import control
+from .server import control, dispute_control
 from .server.api import ApiApp
 
 log = logging.getLogger("stripe_sandbox")
@@ -59,6 +59,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     routes: list[BaseRoute] = [
         Route("/v1/{path:path}", api, methods=["GET", "POST", "DELETE", "OPTIONS"]),
         *control.ROUTES,
+        *dispute_control.ROUTES,
         *_browser_routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

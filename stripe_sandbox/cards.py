@@ -70,6 +70,9 @@ CARD_BEHAVIOUR: dict[str, str] = {
     "4000000000003220": "3ds_always",
     "4000000000003063": "3ds_always",
     "4000002760003184": "3ds_always",
+    # Charged, then disputed (resources/disputes.py).
+    "4000000000000259": "dispute_fraudulent",
+    "4000000000002685": "dispute_product_not_received",
 }
 
 # `pm_card_*` shortcut ids → card number.
@@ -92,6 +95,8 @@ SHORTCUTS: dict[str, str] = {
     "pm_card_threeDSecure2Required": "4000000000003220",
     "pm_card_threeDSecureRequired": "4000000000003063",
     "pm_card_authenticationRequired": "4000002760003184",
+    "pm_card_createDispute": "4000000000000259",
+    "pm_card_createDisputeProductNotReceived": "4000000000002685",
 }
 
 # Declines that already fail when the card is attached to a customer (Stripe

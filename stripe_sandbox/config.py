@@ -24,6 +24,10 @@ class SandboxConfig:
     webhook_secret: str | None = field(default=None, repr=False)
     connect_webhook_secret: str | None = field(default=None, repr=False)
     available_after: float = 0.0
+    # The payout schedule of accounts whose platform set none (`--payout-interval`):
+    # daily, weekly, monthly or manual. Manual by default, so that tests moving the
+    # clock keep their balances; the demo asks for daily, Stripe's default.
+    payout_interval: str = "manual"
     latency_ms: int = 0
     # Webhook retries: delay before attempt n+1 is base * 2**(n-1) seconds.
     webhook_retry_base: float = 5.0

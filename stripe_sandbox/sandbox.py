@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from . import ids, versions
+from . import automatic_payouts, ids, versions
 from .clock import Clock
 from .config import SandboxConfig
 from .errors import StripeError
@@ -104,6 +104,9 @@ class Sandbox:
             config.webhook_max_attempts,
         )
         self._outbox: list[Delivery] = []
+        self._initial_payout_interval = config.payout_interval
+        automatic_payouts.follow_default_interval(self)
+        self.store.flush()
 
     # --- transactions ----------------------------------------------------------
 
@@ -123,6 +126,7 @@ class Sandbox:
     def _finish(self) -> None:
         ledger = self.ledger
         ledger.settle()
+        automatic_payouts.run_due(self)
         if ledger.became_available:
             accounts, ledger.became_available = ledger.became_available, set()
             for account in sorted(accounts, key=lambda acct: acct or ""):
@@ -136,7 +140,7 @@ class Sandbox:
     def settle_due(self) -> None:
         """Called periodically: make due pending funds available."""
         due = self.ledger.next_due()
-        if due is not None and due <= self.clock.time():
+        if (due is not None and due <= self.clock.time()) or automatic_payouts.due(self):
             with self.mutation():
                 pass
 
@@ -285,6 +289,7 @@ class Sandbox:
             self.dispatcher.switches.duplicate = False
             self.dispatcher.switches.reorder = False
             self.clock.offset = 0.0
+            self.config.payout_interval = self._initial_payout_interval
             config = self.config
             (
                 config.available_after,

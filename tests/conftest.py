@@ -4,6 +4,11 @@ import os
 
 import pytest
 
+# Playwright's sync API runs an asyncio loop in the test thread while a browser is
+# open (for a whole module or session); Django's async-safety check would then refuse
+# the database to every test that follows on the same worker, though none is async.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 # The live stack's fixtures (sandbox, Celery worker, live_stack), one instance per
 # session for tests/integration and tests/e2e alike.
 pytest_plugins = ["tests.live_stack"]
@@ -24,6 +29,45 @@ def pytest_sessionstart(session):
         redis.Redis.from_url(settings.REDIS_URL, socket_timeout=3).ping()
     except Exception as exc:
         raise pytest.UsageError(f"REQUIRE_SERVICES=1 but Redis is unreachable: {exc}") from exc
+
+
+# `make test` runs the suite on parallel workers (pytest-xdist, one module per worker
+# at a time, handed out in collection order): the longest modules go first, so they
+# run beside the many short ones instead of after them.
+# (The fault suite's stack first, and the demo starts once it is done, so that the
+# heaviest processes do not all compete for the cores at once.)
+LONGEST_FIRST = (
+    "tests/chaos/",
+    "tests/e2e/",
+    "tests/integration/",
+    "tests/journey/",
+    "tests/test_demo.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item) -> int:
+        path = item.nodeid
+        return next(
+            (i for i, folder in enumerate(LONGEST_FIRST) if path.startswith(folder)),
+            len(LONGEST_FIRST),
+        )
+
+    items.sort(key=rank)  # stable: each module keeps its own order
+
+
+@pytest.fixture(scope="session")
+def playwright_session():
+    """One Playwright per test process, started when a browser test first needs it.
+
+    Its sync API runs an asyncio loop in this thread while it is started, and a second
+    `sync_playwright()` in the same thread is refused: every browser fixture launches
+    its Chromium from this one (a worker runs modules of several folders in turn).
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ session: two workers on one Celery app, each switching the default queue, lose
 tasks.
 """
 
+import threading
 import time
 import uuid
 
@@ -53,7 +54,10 @@ def celery_worker_thread(django_db_blocker):
 
     def close_connection(**kwargs):
         # The worker's threads must not keep the test database open past its teardown.
-        connection.close()
+        # Not the test's own thread: a task run eagerly there (celery_eager) would close
+        # the connection of the test's transaction under it.
+        if threading.current_thread() is not threading.main_thread():
+            connection.close()
 
     task_postrun.connect(close_connection, weak=False)
 

@@ -3,9 +3,11 @@ payouts."""
 
 from . import (  # noqa: F401 - registers on import
     debits,
+    disputes,
     events,
     other,
     payments,
+    payouts,
     reconcile,
     transfers,
 )

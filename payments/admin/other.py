@@ -1,8 +1,9 @@
-"""Balances and payouts: read-only mirrors of Stripe."""
+"""Balances and payouts: read-only mirrors of Stripe; this install's identity."""
 
 from django.contrib import admin
 
 from core.admin import money_column
+from payments.installation import Installation
 from payments.models import BalanceSnapshot, Payout
 
 from .payments import ReadOnlyAdmin
@@ -24,3 +25,10 @@ class PayoutAdmin(ReadOnlyAdmin):
     search_fields = ("stripe_id", "account", "contractor__email")
     list_select_related = ("contractor",)
     total = money_column("amount", "Amount")
+
+
+@admin.register(Installation)
+class InstallationAdmin(ReadOnlyAdmin):
+    """This install's id, from which the default idempotency-key prefix is derived."""
+
+    list_display = ("install_id", "created_at")

@@ -10,7 +10,8 @@ the SDK's classes. Never call these inside an open database transaction or
 while holding a row lock: they wait on the network.
 
 Callers use `payments.gateway.<function>` only; the modules inside are how the
-gateway is filed (buyers, connect, webhooks; _core is what they share).
+gateway is filed (buyers, payment_methods, connect, payouts, webhooks; _core is what they
+share).
 """
 
 from __future__ import annotations
@@ -44,6 +45,15 @@ from .connect import (
     transfer_reversal_create,
     transfer_reversal_retrieve,
 )
+from .disputes import (
+    dispute_close,
+    dispute_evidence_upload,
+    dispute_funds_return,
+    dispute_list,
+    dispute_retrieve,
+    dispute_transfer_reverse,
+    dispute_update,
+)
 from .errors import (
     DECLINE_MESSAGES,
     CardDeclined,
@@ -54,6 +64,17 @@ from .errors import (
     WebhookSignatureInvalid,
     decline_message,
 )
+from .payment_methods import (
+    customer_default_payment_method_set,
+    customer_email_update,
+    customer_retrieve,
+    payment_intent_payment_method_set,
+    payment_method_retrieve,
+    setup_intent_confirm,
+    setup_intent_create,
+    setup_intent_retrieve,
+)
+from .payouts import balance_pending_list, payout_create
 from .version import PINNED_API_VERSION, api_version_problem
 from .webhooks import (
     webhook_endpoint_create,
@@ -87,11 +108,28 @@ CALLS = (
     transfer_reversal_create,
     transfer_reversal_retrieve,
     balance_retrieve,
+    balance_pending_list,
+    payout_create,
     file_upload,
+    dispute_retrieve,
+    dispute_list,
+    dispute_update,
+    dispute_close,
+    dispute_evidence_upload,
+    dispute_funds_return,
+    dispute_transfer_reverse,
     webhook_event_construct,
     webhook_endpoint_list,
     webhook_endpoint_create,
     webhook_endpoint_update,
+    setup_intent_create,
+    setup_intent_confirm,
+    setup_intent_retrieve,
+    customer_retrieve,
+    customer_default_payment_method_set,
+    customer_email_update,
+    payment_method_retrieve,
+    payment_intent_payment_method_set,
 )
 # They present themselves as `payments.gateway.<name>`, where callers find them,
 # whichever module files them (tools that list this module's functions, such as

@@ -8,6 +8,8 @@ object it changes (a captured or canceled intent).
 
 from __future__ import annotations
 
+from typing import cast
+
 import stripe
 
 from . import _core
@@ -60,6 +62,12 @@ def payment_method_detach(*, payment_method: str, idempotency_key: str) -> dict:
 # --- PaymentIntents ------------------------------------------------------------------
 
 
+def _shipping_param(shipping: dict) -> stripe.params.PaymentIntentCreateParamsShipping:
+    """Our address dict as the SDK's type (name and address; Stripe requires both)."""
+    address = cast(stripe.params.PaymentIntentCreateParamsShippingAddress, shipping["address"])
+    return {"name": shipping["name"], "address": address}
+
+
 def payment_intent_create(
     *,
     amount: int,
@@ -70,8 +78,10 @@ def payment_intent_create(
     order_id: int,
     order_public_id: str,
     idempotency_key: str,
+    shipping: dict | None = None,
 ) -> dict:
-    """A destination charge authorised now and captured on fulfilment."""
+    """A destination charge authorised now and captured on fulfilment. `shipping`:
+    where the goods go (`{"name", "address": {...}}`), for orders that ship."""
     metadata = {"order_id": str(order_id), "order_public_id": order_public_id}
     params: stripe.params.PaymentIntentCreateParams = {
         "amount": amount,
@@ -84,6 +94,8 @@ def payment_intent_create(
         "metadata": metadata,
         "description": f"Order {order_public_id}",
     }
+    if shipping is not None:
+        params["shipping"] = _shipping_param(shipping)
     recent: stripe.params.PaymentIntentListParams = {
         "customer": customer,
         "created": {"gte": since()},
@@ -111,6 +123,7 @@ def platform_payment_intent_create(
     checkout_id: str,
     order_ids: list[int],
     idempotency_key: str,
+    shipping: dict | None = None,
 ) -> dict:
     """One charge on the platform for a checkout of several contractors' orders
     (separate charges and transfers): authorised now, captured at the first
@@ -133,6 +146,8 @@ def platform_payment_intent_create(
         "metadata": metadata,
         "description": f"Checkout {checkout_id} ({len(order_ids)} orders)",
     }
+    if shipping is not None:
+        params["shipping"] = _shipping_param(shipping)
     recent: stripe.params.PaymentIntentListParams = {
         "customer": customer,
         "created": {"gte": since()},

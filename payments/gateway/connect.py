@@ -68,17 +68,30 @@ def account_link_create(
 def account_update_custom(
     *,
     account: str,
-    individual: stripe.params.AccountUpdateParamsIndividual,
-    tos_date: int,
-    tos_ip: str,
     idempotency_key: str,
+    individual: stripe.params.AccountUpdateParamsIndividual | None = None,
+    tos_date: int | None = None,
+    tos_ip: str = "",
+    business_type: str = "",
+    business_profile: stripe.params.AccountUpdateParamsBusinessProfile | None = None,
+    company: stripe.params.AccountUpdateParamsCompany | None = None,
+    external_account: stripe.params.AccountUpdateParamsBankAccount | None = None,
 ) -> dict:
-    """Our own onboarding form: the person's details and the ToS acceptance."""
-    params: stripe.params.AccountUpdateParams = {
-        "business_type": "individual",
-        "individual": individual,
-        "tos_acceptance": {"date": tos_date, "ip": tos_ip},
-    }
+    """Our own onboarding form: only the details the account's requirements ask for
+    (each part sent only when given), and the ToS acceptance with its date and IP."""
+    params: stripe.params.AccountUpdateParams = {}
+    if business_type:
+        params["business_type"] = business_type
+    if individual:
+        params["individual"] = individual
+    if company:
+        params["company"] = company
+    if business_profile:
+        params["business_profile"] = business_profile
+    if external_account:
+        params["external_account"] = external_account
+    if tos_date is not None:
+        params["tos_acceptance"] = {"date": tos_date, "ip": tos_ip}
     return write(
         "account_update_custom",
         idempotency_key,

@@ -4,29 +4,35 @@ Our keys come from our rows (`payment-7-capture`, `refund-12`). Two installs
 sharing one Stripe account (two developers on one test account, a staging copy
 of production) would use the same keys for different payments, and Stripe would
 answer one with the other's result; so every key gets the install's prefix,
-`STRIPE_IDEMPOTENCY_PREFIX` (default: derived from the database's identity,
-once per process; "" sends the keys bare).
+`STRIPE_IDEMPOTENCY_PREFIX`, by default a hash of the database's identity: engine,
+host, port, name *and* an install id kept in that database (payments/installation.py),
+so it is the same for every process and restart of one install and differs between
+two installs even when their database settings are the same ("" sends keys bare).
 
 Stripe stores the first result for a key for 24 hours, *500 errors included*
 (docs: idempotent requests), so retrying a write with the same key after a 500
 gets that 500 again, for a day. `write_once` gets past it without ever doing a
 write twice: after a 500 it asks Stripe whether the write took effect (the
 caller's `find`) and returns what it finds; only when Stripe shows nothing does
-it move to the next key in a fixed series (`key`, `key/retry-1`, …). The series
-is the same for every process, so two workers retrying one write use the same
-keys, and Stripe's idempotency keeps them to one write. A fresh 500 (not a
-replay) is raised as `GatewayUnavailable`, so one call makes at most one new
-write attempt and the task backs off as it would for any outage; its next run
-finds the stored 500 replayed, checks again, and goes on to the next key.
+it move to a new key, `key/retry-N`. For work that is a row handed out by the
+outbox (core/outbox.py), N is the row's dispatch count (`dispatched`): every
+hand-out of the row has a key of its own, the same in whichever worker runs it, and
+there are as many as the row has hand-outs. Elsewhere N counts from 1. A fresh 500
+(not a replay) is raised as `GatewayUnavailable`, so one call makes at most one new
+write attempt and the task backs off as it would for any outage; its next run finds
+the stored 500 replayed, checks again, and goes on to the next key.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import logging
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -36,9 +42,13 @@ from .errors import GatewayUnavailable
 
 logger = logging.getLogger(__name__)
 
-# Keys tried for one write (the first and four successors): five stored 500s for
-# one write within a day means Stripe is broken for it, not unlucky.
-MAX_KEYS = 5
+# New keys one call may walk through, each only after Stripe replayed a stored 500
+# for the one before and showed nothing written: a guard against a loop, not a
+# budget (the next hand-out of the row starts further on).
+MAX_KEYS_PER_CALL = 100
+
+# The dispatch count of the outbox row whose work is running (None: no row).
+_dispatch: ContextVar[int | None] = ContextVar("stripe_key_dispatch", default=None)
 
 T = TypeVar("T")
 
@@ -49,13 +59,16 @@ def install_prefix() -> str:
     configured = getattr(settings, "STRIPE_IDEMPOTENCY_PREFIX", None)
     if configured is not None:
         return str(configured)
-    return database_prefix(settings.DATABASES["default"])
+    from payments.installation import installation_id
+
+    return database_prefix(settings.DATABASES["default"], installation_id())
 
 
-def database_prefix(database: dict) -> str:
-    """Ten hex digits naming one database (engine, host, port, name)."""
-    parts = (str(database.get(part) or "") for part in ("ENGINE", "HOST", "PORT", "NAME"))
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:10]
+def database_prefix(database: dict, install_id: str = "") -> str:
+    """Twelve hex digits naming one database (engine, host, port, name) of one
+    install (the id it keeps in that database)."""
+    parts = [str(database.get(part) or "") for part in ("ENGINE", "HOST", "PORT", "NAME")]
+    return hashlib.sha256("|".join([*parts, install_id]).encode()).hexdigest()[:12]
 
 
 @receiver(setting_changed)
@@ -72,10 +85,30 @@ def scoped(key: str) -> str:
     return f"{prefix}:{key}" if prefix else key
 
 
+@contextmanager
+def dispatched(count: int | None) -> Iterator[None]:
+    """Writes inside run the work of an outbox row handed out `count` times."""
+    token = _dispatch.set(count)
+    try:
+        yield
+    finally:
+        _dispatch.reset(token)
+
+
+@contextmanager
+def row_dispatched(model: Any, pk: int) -> Iterator[None]:
+    """`dispatched` with the row's own count, read from the database."""
+    count = model._default_manager.filter(pk=pk).values_list("dispatches", flat=True).first()
+    with dispatched(count):
+        yield
+
+
 def attempt_keys(key: str) -> Iterator[str]:
-    """The keys one write may use, in order: `key`, then `key/retry-1` …"""
+    """The keys one write may use, in order: `key`, then `key/retry-N` from the
+    running row's dispatch count (from 1 without a row) upwards."""
     yield key
-    for number in range(1, MAX_KEYS):
+    start = max(_dispatch.get() or 1, 1)
+    for number in itertools.islice(itertools.count(start), MAX_KEYS_PER_CALL):
         yield f"{key}/retry-{number}"
 
 
@@ -99,5 +132,5 @@ def write_once(key: str, write: Callable[[str], T], find: Callable[[], T | None]
                 raise  # a fresh 500: back off; the next run checks again and moves on
             logger.warning("Stripe keeps a 500 for %s and nothing was written: next key", attempt)
     raise GatewayUnavailable(
-        f"Stripe keeps a 500 for each of the {MAX_KEYS} keys of {key!r}.", server_error=True
+        f"Stripe keeps a 500 for {MAX_KEYS_PER_CALL} keys of {key!r} in a row.", server_error=True
     )

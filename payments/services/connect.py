@@ -5,7 +5,6 @@ import time
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import BinaryIO
 
 from django.conf import settings
 from django.db import transaction
@@ -82,6 +81,9 @@ def profile_apply_account(account: dict) -> UserProfile | None:
             ]
         )
         seller_products_sync(profile=profile)  # in or out of the catalogue with the account
+        from .payouts import payout_schedule_apply  # payouts builds on this module
+
+        payout_schedule_apply(account=account)  # when money goes to the bank
         due = list(requirements.get("currently_due") or [])
         newly_restricted = was_enabled and not profile.charges_enabled
         if (due and sorted(due) != sorted(was_due)) or newly_restricted:
@@ -112,57 +114,6 @@ def onboarding_link_create(*, user_id: int, refresh_url: str, return_url: str) -
         idempotency_key=f"user-{user_id}-link-{uuid.uuid4()}",
     )
     return link["url"]
-
-
-def custom_onboarding_submit(
-    *,
-    user_id: int,
-    individual: dict,
-    document_front: BinaryIO,
-    document_name: str,
-    additional_front: BinaryIO,
-    additional_name: str,
-    ip: str,
-) -> UserProfile:
-    """Our own onboarding: details, terms accepted now from `ip`, identity documents.
-
-    The documents go through Stripe's Files API (purpose identity_document); the
-    account then references them as `verification.document` and
-    `verification.additional_document`.
-    """
-    account = contractor_account_ensure(user_id=user_id)
-    submission = uuid.uuid4()
-    front = gateway.file_upload(
-        file=document_front,
-        filename=document_name,
-        account=account,
-        idempotency_key=f"{submission}-document",
-    )
-    additional = gateway.file_upload(
-        file=additional_front,
-        filename=additional_name,
-        account=account,
-        idempotency_key=f"{submission}-additional",
-    )
-    accepted_at = timezone.now()
-    details = dict(individual)
-    details["verification"] = {
-        "document": {"front": front["id"]},
-        "additional_document": {"front": additional["id"]},
-    }
-    updated = gateway.account_update_custom(
-        account=account,
-        individual=details,  # type: ignore[arg-type]
-        tos_date=int(accepted_at.timestamp()),
-        tos_ip=ip,
-        idempotency_key=f"{submission}-account",
-    )
-    with transaction.atomic():
-        profile = UserProfile.objects.select_for_update().get(user_id=user_id)
-        profile.tos_accepted_at = accepted_at
-        profile.tos_ip = ip
-        profile.save(update_fields=["tos_accepted_at", "tos_ip", "updated_at"])
-    return profile_apply_account(updated) or profile
 
 
 # --- Balances -----------------------------------------------------------------------
@@ -272,6 +223,8 @@ def payout_apply(*, payout: dict, account: str) -> Payout | None:
         "status": payout["status"],
         "arrival_date": datetime.fromtimestamp(arrival, tz=UTC) if arrival else None,
         "failure_message": payout.get("failure_message") or "",
+        "failure_code": payout.get("failure_code") or "",
+        "automatic": bool(payout.get("automatic", True)),
     }
     with transaction.atomic():
         record = Payout.objects.select_for_update().filter(stripe_id=payout["id"]).first()

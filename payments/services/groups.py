@@ -34,6 +34,7 @@ from notifications import events as notify
 from payments import gateway
 from payments.models import Payment, Refund
 from shop.models import Order
+from shop.shipping import order_shipping
 
 from .waits import NotYet
 
@@ -112,6 +113,8 @@ def group_intent_create(rows: list[Payment], customer: str) -> dict:
     """The checkout's platform PaymentIntent, keyed by its lead row (Stripe call)."""
     lead = lead_of(rows)
     checkout_id = str(lead.order.checkout_id)
+    # One address per checkout: every order of it that ships has the same one.
+    shipping = next(filter(None, (order_shipping(row.order) for row in rows)), None)
     return gateway.platform_payment_intent_create(
         amount=sum(row.amount for row in rows),
         currency=lead.currency,
@@ -120,6 +123,7 @@ def group_intent_create(rows: list[Payment], customer: str) -> dict:
         checkout_id=checkout_id,
         order_ids=[row.order_id for row in rows],
         idempotency_key=f"payment-{lead.pk}-intent",
+        **({"shipping": shipping} if shipping else {}),
     )
 
 
@@ -206,7 +210,7 @@ def _authorized(rows: list[Payment], intent: dict) -> None:
         changes = {
             "amount_authorized": row.amount,
             "authorized_at": row.authorized_at or now,
-            "capture_before": _capture_before(intent),
+            "capture_before": _capture_before(intent, row),
             "last_error_code": "",
             "last_error_message": "",
         }

@@ -10,12 +10,13 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core import outbox
@@ -26,16 +27,15 @@ from notifications import events as notify
 from payments import gateway
 from payments.models import Payment
 from shop.models import Order
+from shop.shipping import order_shipping
 
-from . import stripe_reads
+from . import capture_deadline, stripe_reads
 from .customers import buyer_customer_ensure
 
 logger = logging.getLogger(__name__)
 
 # At most this many Stripe calls at once for one checkout (Stripe's test mode allows 25/s).
 PARALLEL_STRIPE_CALLS = 5
-# Stripe holds a card authorisation for 7 days.
-AUTHORIZATION_LIFETIME = timedelta(days=7)
 # Cancellation reasons that mean "nobody captured it in time", not "someone canceled".
 # Cancellation reasons that mean the authorisation ran out rather than someone
 # cancelling: ours (`abandoned`, payment_cancel on expiry) and Stripe's (`automatic`,
@@ -129,6 +129,7 @@ def _side_by_side(calls: dict[str, Callable[[], dict]]) -> dict[str, dict | Exce
 
 def _intent_create(payment: Payment, customer: str) -> dict:
     order = payment.order
+    shipping = order_shipping(order)
     return gateway.payment_intent_create(
         amount=payment.amount,
         currency=payment.currency,
@@ -138,6 +139,8 @@ def _intent_create(payment: Payment, customer: str) -> dict:
         order_id=order.pk,
         order_public_id=str(order.public_id),
         idempotency_key=f"payment-{payment.pk}-intent",
+        # Only goods that ship carry an address (services send no `shipping` at all).
+        **({"shipping": shipping} if shipping else {}),
     )
 
 
@@ -149,13 +152,8 @@ def _intent_record(payment: Payment, intent: dict) -> None:
             locked.save(update_fields=["stripe_payment_intent_id", "updated_at"])
 
 
-def _capture_before(intent: dict) -> datetime:
-    charge = intent.get("latest_charge")
-    if isinstance(charge, dict):
-        card = (charge.get("payment_method_details") or {}).get("card") or {}
-        if card.get("capture_before"):
-            return datetime.fromtimestamp(card["capture_before"], tz=UTC)
-    return datetime.fromtimestamp(intent["created"], tz=UTC) + AUTHORIZATION_LIFETIME
+def _capture_before(intent: dict, payment: Payment) -> datetime:
+    return capture_deadline.capture_before(intent, payment.capture_before)
 
 
 def _charge_id(intent: dict) -> str:
@@ -195,7 +193,7 @@ def _authorized(intent: dict, payment: Payment) -> _Outcome:
     changes = {
         "amount_authorized": intent["amount_capturable"],
         "authorized_at": payment.authorized_at or timezone.now(),
-        "capture_before": _capture_before(intent),
+        "capture_before": _capture_before(intent, payment),
         "last_error_code": "",
         "last_error_message": "",
     }
@@ -248,6 +246,8 @@ def payment_apply_intent(intent: dict) -> Payment | None:
     and the contractor once the transaction commits. A late or repeated snapshot
     moves nothing backwards. Returns the payment, or None when the intent is not ours.
     """
+    # An authorised intent's deadline is on its charge: read it before locking.
+    intent = capture_deadline.intent_with_charge(intent)
     with transaction.atomic():
         rows = list(
             Payment.objects.select_for_update()
@@ -301,7 +301,10 @@ def payment_sync(*, payment_id: int) -> Payment:
     payment = Payment.objects.get(pk=payment_id)
     if not payment.stripe_payment_intent_id or not stripe_reads.sync_due(payment.pk):
         return payment
-    intent = gateway.payment_intent_retrieve(payment_intent=payment.stripe_payment_intent_id)
+    # Expanded: an authorised intent's deadline is on its charge (capture_deadline.py).
+    intent = gateway.payment_intent_retrieve(
+        payment_intent=payment.stripe_payment_intent_id, expand_charge=True
+    )
     if payment.shares_intent:
         # One read serves every order of the checkout: the page asks for each in turn.
         siblings = Payment.objects.filter(
@@ -469,8 +472,8 @@ def payment_cancel(*, payment_id: int, reason: str = "requested_by_customer") ->
 
 
 def authorizations_expire(*, now: datetime | None = None) -> int:
-    """Ask for the cancellation of authorisations older than AUTHORIZATION_TTL_HOURS
-    (as `abandoned`); returns how many.
+    """Ask for the cancellation of authorisations older than AUTHORIZATION_TTL_HOURS,
+    or as close to their own `capture_before` (as `abandoned`); returns how many.
 
     Runs on Celery beat, well before Stripe's own 7-day limit, so the order ends
     as "expired" on our terms and the buyer's hold is released. A fulfilled order's
@@ -480,7 +483,12 @@ def authorizations_expire(*, now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     cutoff = now - timedelta(hours=settings.AUTHORIZATION_TTL_HOURS)
+    # Old enough, or close to the deadline Stripe gave this payment's charge (shorter
+    # than 7 days for some brands and merchant-initiated payments).
+    deadline_near = now + capture_deadline.expiry_margin()
     stale = Payment.objects.filter(
-        status=Payment.Status.AUTHORIZED, authorized_at__lt=cutoff, action=""
+        Q(authorized_at__lt=cutoff) | Q(capture_before__lt=deadline_near),
+        status=Payment.Status.AUTHORIZED,
+        action="",
     ).values_list("pk", flat=True)
     return sum(payment_cancel_request(payment_id=pk, reason="abandoned") for pk in stale)

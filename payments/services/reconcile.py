@@ -391,6 +391,9 @@ def reconcile(*, since: datetime | None = None) -> list[Mismatch]:
     for debit in debits:
         mismatches.extend(_debit_mismatches(debit))
     mismatches.extend(_unknown_intents(since, known))
+    from .reconcile_disputes import dispute_mismatches  # it imports Mismatch from here
+
+    mismatches.extend(dispute_mismatches(since))
     mismatches.extend(_stranded())
     # For /metrics (ops/backlog.py): how the last run ended, whoever ran it.
     cache.set(LAST_RUN_KEY, len(mismatches), None)

@@ -20,7 +20,7 @@ from core.money import format_amount
 from core.statemachine import transition, transition_locked
 from notifications import events as notify
 from payments import gateway
-from payments.models import Payment, Refund
+from payments.models import Dispute, Payment, Refund
 from shop.models import Order
 
 from . import transfers
@@ -84,6 +84,11 @@ def refund_request(
         payment = Payment.objects.select_for_update().get(pk=payment_id)
         if payment.status != Payment.Status.CAPTURED:
             raise RefundError("Only captured payments can be refunded.")
+        if _charged_back(payment):
+            raise RefundError(
+                "The buyer's bank has taken this payment back (a dispute): Stripe refuses"
+                " refunds of it. Answer or accept the dispute instead."
+            )
         available = refundable_amount(payment)
         if amount > available:
             raise RefundError(
@@ -107,6 +112,22 @@ def refund_request(
         after_commit(notify.refund_issued, refund)
         outbox.enqueue_on_commit(refund_execute_task, refund.pk)
     return refund
+
+
+def _charged_back(payment: Payment) -> bool:
+    """A chargeback (not an inquiry, which a refund may settle) on the payment's charge."""
+    if not payment.stripe_charge_id:
+        return False
+    inquiries = {
+        Dispute.Status.WARNING_NEEDS_RESPONSE,
+        Dispute.Status.WARNING_UNDER_REVIEW,
+        Dispute.Status.WARNING_CLOSED,
+    }
+    return (
+        Dispute.objects.filter(stripe_charge_id=payment.stripe_charge_id)
+        .exclude(status__in=inquiries)
+        .exists()
+    )
 
 
 def refund_execute(*, refund_id: int) -> Refund:

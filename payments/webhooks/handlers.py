@@ -8,11 +8,11 @@ only for an event that passed both, so it may trust `event.account`.
 import logging
 
 from accounts.models import UserProfile
-from notifications import events as notify
 from payments import gateway
 from payments.models import Payment, StripeEvent
 from payments.services.connect import payout_apply, profile_apply_account
-from payments.services.intents import order_flag, payment_apply_intent
+from payments.services.disputes import dispute_apply
+from payments.services.intents import payment_apply_intent
 from payments.services.refunds import refund_apply, refunds_sync_for_charge
 from payments.services.transfers import transfer_record
 
@@ -44,21 +44,20 @@ def payment_intent_changed(event: StripeEvent) -> None:
     payment_apply_intent(_object(event))
 
 
-@handles("charge.dispute.created", endpoint=PLATFORM, kind="dispute")
-def dispute_created(event: StripeEvent) -> None:
-    """A buyer disputed a charge: flag the order for staff."""
-    dispute = _object(event)
-    # A checkout's shared charge is every one of its orders': each is flagged.
-    payments = list(
-        Payment.objects.filter(stripe_payment_intent_id=dispute.get("payment_intent") or "-")
-    ) or list(Payment.objects.filter(stripe_charge_id=dispute.get("charge") or "-"))
-    if not payments:
-        logger.warning("Dispute %s for an unknown charge", dispute.get("id"))
-        return
-    reason = dispute.get("reason") or "unspecified"
-    for payment in payments:
-        order_flag(order_id=payment.order_id, reason=f"Dispute opened ({reason})")
-        notify.dispute_opened(payment.order, dispute)
+@handles(
+    "charge.dispute.created",
+    "charge.dispute.updated",
+    "charge.dispute.funds_withdrawn",
+    "charge.dispute.funds_reinstated",
+    "charge.dispute.closed",
+    endpoint=PLATFORM,
+    kind="dispute",
+)
+def dispute_changed(event: StripeEvent) -> None:
+    """A buyer disputed one of our charges, or the dispute moved on: follow it, recover
+    the money from the contractor, give it back if won (payments/services/disputes.py).
+    The platform is the merchant of record, so disputes are platform events."""
+    dispute_apply(_object(event), event_created=int(event.payload.get("created") or 0))
 
 
 @handles(

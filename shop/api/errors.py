@@ -33,6 +33,7 @@ from shop.images import ImageRejected
 from shop.listings import ListingError, PhotoError
 from shop.prices import PriceError
 from shop.services import CheckoutError
+from shop.shipping import AddressLocked, ShippingAddressNeeded
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ DOMAIN_ERRORS: tuple[tuple[type[Exception] | tuple[type[Exception], ...], Transl
     (PriceError, _field_error("price")),
     ((ImageRejected, PhotoError), _field_error("image")),
     (NothingToPay, _api_error(409, "invalid_state")),
+    ((ShippingAddressNeeded, AddressLocked), _api_error(409, "invalid_state")),
     (CheckoutPaymentError, checkout_payment_error),
     (gateway.GatewayUnavailable, _gateway_unavailable),
     (gateway.CardDeclined, _card_declined),
@@ -260,6 +262,7 @@ ERROR_DESCRIPTIONS = {
     403: "Not allowed for this account (`permission_denied`).",
     404: "No such object, or not yours (`not_found`).",
     409: "Not possible in the object's current state (`invalid_state`).",
+    415: "The body is not in a format this endpoint reads (`unsupported_media_type`).",
     429: "Too many requests (`throttled`); see Retry-After.",
     502: "The payment service refused the request (`payment_service_error`).",
     503: "The payment service is unreachable (`payment_service_unavailable`); retry later.",

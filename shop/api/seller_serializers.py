@@ -64,6 +64,9 @@ class SellerProductSerializer(serializers.Serializer):
         "are already taken off.",
     )
     sold_out = serializers.BooleanField(help_text="A stock of 0: buyers cannot add it.")
+    kind = serializers.ChoiceField(
+        choices=Product.Kind.choices, help_text="Buyers of shipped goods give an address."
+    )
     fee_amount = serializers.SerializerMethodField(help_text="The platform's fee on one sale.")
     fee_display = serializers.SerializerMethodField()
     category = serializers.SlugField(
@@ -128,6 +131,12 @@ class SellerProductInputSerializer(serializers.Serializer):
         allow_null=True,
         default=None,
         help_text="How many can be sold from now on; null (the default) for no limit.",
+    )
+    kind = serializers.ChoiceField(
+        choices=Product.Kind.choices,
+        default=Product.Kind.SERVICE,
+        help_text="`shipped`: buyers give a shipping address at checkout; `service` "
+        "(the default): nothing is sent.",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from shop.selectors import SORTS
 
 from .selectors import order_is_payable, order_payment
 from .seller_serializers import PhotoSerializer
+from .shipping_serializers import ShippingAddressSerializer, address_or_none
 
 MAX_ID = 2**63 - 1  # the largest id a database row can have
 CURRENCY_PATTERN = r"^[A-Za-z]{3}$"
@@ -143,6 +144,14 @@ class ProductSerializer(serializers.Serializer):
         source="category.slug", allow_null=True, help_text="The category's slug, if any."
     )
     thumbnail = serializers.SerializerMethodField(help_text="Null for a product without photos.")
+    stock = serializers.IntegerField(
+        allow_null=True, help_text="How many can be bought now; null: no limit."
+    )
+    sold_out = serializers.BooleanField(help_text="None left: it cannot be added to a cart.")
+    kind = serializers.ChoiceField(
+        choices=Product.Kind.choices,
+        help_text="`shipped`: checkout asks for a shipping address; `service`: it does not.",
+    )
     created_at = serializers.DateTimeField()
 
     @extend_schema_field(ShopSerializer(allow_null=True))
@@ -182,6 +191,20 @@ class CheckoutInputSerializer(serializers.Serializer):
     items = serializers.ListField(
         child=CheckoutItemSerializer(), min_length=1, max_length=100, allow_empty=False
     )
+    shipping = ShippingAddressSerializer(
+        required=False,
+        help_text="Where the goods go: required when a product is `shipped`, "
+        "sent to Stripe as the PaymentIntent's `shipping`.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        ids = [item["product"] for item in attrs["items"]]
+        ships = Product.objects.filter(pk__in=ids, kind=Product.Kind.SHIPPED).exists()
+        if ships and not attrs.get("shipping"):
+            raise serializers.ValidationError(
+                {"shipping": ["These items ship: give a shipping address."]}
+            )
+        return attrs
 
 
 class OrderFilterSerializer(serializers.Serializer):
@@ -246,8 +269,17 @@ class OrderSerializer(serializers.Serializer):
     payable = serializers.SerializerMethodField(
         help_text="True while the buyer still has to pay (POST …/payment/ for a client secret)."
     )
+    shipping = serializers.SerializerMethodField(
+        help_text="Where the goods go; null for services (or until the buyer gives it)."
+    )
+    carrier = serializers.CharField(help_text="Given by the contractor when shipping.")
+    tracking_number = serializers.CharField(help_text="Given by the contractor when shipping.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(ShippingAddressSerializer(allow_null=True))
+    def get_shipping(self, order: Order) -> Any:
+        return address_or_none(order)
 
     @extend_schema_field(OrderItemSerializer(many=True))
     def get_items(self, order: Order) -> Any:

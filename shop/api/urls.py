@@ -5,7 +5,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from .errors import api_not_found
-from .views import accounts, catalogue, contractor, orders, sales, seller, staff
+from .views import accounts, catalogue, contractor, orders, sales, seller, staff, storefront
 
 app_name = "api"
 
@@ -61,6 +61,16 @@ urlpatterns = [
         "seller/products/<int:product_id>/photos/<int:photo_id>/",
         seller.SellerPhotoDetailView.as_view(),
         name="seller_photo",
+    ),
+    path(
+        "seller/storefront/",
+        storefront.SellerStorefrontView.as_view(),
+        name="seller_storefront",
+    ),
+    path(
+        "seller/storefront/logo/",
+        storefront.SellerStorefrontLogoView.as_view(),
+        name="seller_storefront_logo",
     ),
     path("refunds/", staff.RefundCreateView.as_view(), name="refund_create"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

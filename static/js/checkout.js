@@ -86,6 +86,36 @@
     return m.other[error.code] || m.other[error.type] || m.generic.message;
   }
 
+  // A saved card is the server's choice, not the page's: it checks the card is the
+  // buyer's and has not expired, and puts it on every intent still to pay, which are
+  // then confirmed without naming a card. Returns null, or why not ({message, settled}).
+  async function chooseSavedCard(paymentMethod) {
+    const bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    const body = new URLSearchParams({
+      checkout_id: config.checkoutId,
+      payment_method: paymentMethod,
+      // One key per choice: choosing another card, then this one again, is a new request.
+      attempt: Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(""),
+    });
+    const csrf = form.querySelector('input[name="csrfmiddlewaretoken"]');
+    let response;
+    let answer = {};
+    try {
+      response = await fetch(config.chooseCardUrl, {
+        method: "POST",
+        body: body,
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": csrf ? csrf.value : "", Accept: "application/json" },
+      });
+      answer = await response.json();
+    } catch (err) {
+      return { message: config.unreachable };
+    }
+    if (response.ok && answer.ok === true) return null;
+    return { message: answer.error || config.messages.generic.message, settled: !!answer.settled };
+  }
+
   // Stripe says the intent is past confirming: paid already (another tab, a page
   // restored by Back) or canceled (the cart changed). The confirmation page, which
   // reads our state, says which.
@@ -109,10 +139,25 @@
     const newCardEntered = paymentMethod === null;
     const save = newCardEntered && saveCard.checked;
     const pending = config.intents.filter((intent) => !DONE.has(intent.status));
+    if (!newCardEntered) {
+      const refused = await chooseSavedCard(paymentMethod);
+      if (refused) {
+        showError(refused.message);
+        if (refused.settled) {
+          window.setTimeout(() => window.location.assign(config.doneUrl), 1500);
+          return; // stays busy: there is nothing more to pay here
+        }
+        setBusy(false);
+        return;
+      }
+    }
 
     for (const intent of pending) {
       const index = config.intents.indexOf(intent);
-      const data = paymentMethod
+      // A saved card is on the intent already (the server put it there).
+      const data = !newCardEntered
+        ? {}
+        : paymentMethod
         ? { payment_method: paymentMethod }
         : {
             payment_method: { card: card, billing_details: { email: config.email } },

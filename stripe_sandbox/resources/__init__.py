@@ -13,6 +13,7 @@ def all_routes() -> list[Endpoint]:
         balance,
         charges,
         customers,
+        disputes,
         events,
         files,
         payment_intents,
@@ -38,6 +39,7 @@ def all_routes() -> list[Endpoint]:
         transfers,
         application_fees,
         payouts,
+        disputes,
         events,
         webhook_endpoints,
     ]

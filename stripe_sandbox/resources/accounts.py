@@ -1,11 +1,13 @@
 """Connected accounts (express, custom, standard) and their requirements.
 
 A custom account is enabled (``charges_enabled``, ``payouts_enabled``, active
-capabilities) as soon as it carries terms-of-service acceptance (date and IP),
-the individual's name and date of birth, and an identity document plus an
-additional document (``file_…`` ids uploaded with ``purpose=identity_document``).
-Express and standard accounts are enabled by the hosted onboarding page (an
-Account Link). The control endpoint can impose requirements at any time.
+capabilities) once it has everything Stripe's required verification information
+lists for its country and business type (``account_requirements.py``): business
+details, terms-of-service acceptance, a bank account, and the individual's (or the
+company's) details and identity documents (``file_…`` ids uploaded with
+``purpose=identity_document``). Express and standard accounts are enabled by the
+hosted onboarding page (an Account Link). The control endpoint can impose
+requirements at any time.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from typing import Any
 
 import stripe.params as sp
 
-from .. import ids
+from .. import ids, payout_schedule
 from ..errors import invalid_request
 from ..lists import embedded_list, list_object
 from ..sandbox import PLATFORM_ACCOUNT_ID, Ctx
 from ..store import Obj
+from . import account_checks as checks
+from . import account_requirements
 from .common import Endpoint, apply_metadata
 
 HOSTED_DUE = [
@@ -35,6 +39,14 @@ HOSTED_DUE = [
     "tos_acceptance.ip",
 ]
 DOCUMENT_PURPOSES = ("identity_document", "additional_verification")
+# Stripe's test bank account numbers (US routing 110000000) whose payouts fail.
+PAYOUT_FAILING_NUMBERS = {
+    "000111111116": "no_account",
+    "000111111113": "account_closed",
+    "000222222227": "insufficient_funds",
+    "000333333335": "debit_not_authorized",
+    "000444444440": "invalid_currency",
+}
 STATUS_FIELDS = (
     "charges_enabled",
     "payouts_enabled",
@@ -113,7 +125,7 @@ def create(ctx: Ctx, params: dict[str, Any]) -> Obj:
             "payments": {"statement_descriptor": None},
             "payouts": {
                 "debit_negative_balances": True,
-                "schedule": {"delay_days": 2, "interval": "manual"},
+                "schedule": payout_schedule.default_schedule(ctx.sandbox.config.payout_interval),
                 "statement_descriptor": None,
             },
         },
@@ -121,6 +133,8 @@ def create(ctx: Ctx, params: dict[str, Any]) -> Obj:
         "type": account_type,
         "_onboarded": False,
         "_override": None,
+        # Follows --payout-interval until the platform sets a schedule of its own.
+        "_schedule_default": True,
     }
     _apply(ctx, account, params)
     ctx.store.add(account, None)
@@ -151,7 +165,7 @@ def _requirements(
     eventually_due: list[str] | None = None,
 ) -> Obj:
     return {
-        "alternatives": [],
+        "alternatives": account_requirements.alternatives(due),
         "current_deadline": None,
         "currently_due": list(due),
         "disabled_reason": disabled_reason,
@@ -182,17 +196,24 @@ def _apply(ctx: Ctx, account: Obj, params: dict[str, Any]) -> None:
         if field in params and params[field] != "":
             account[field] = params[field]
     if params.get("business_profile"):
+        checks.business_profile(params["business_profile"])
         account["business_profile"].update(params["business_profile"])
     if "metadata" in params:
         apply_metadata(account, params["metadata"])
     if params.get("individual"):
         _apply_individual(ctx, account, params["individual"])
     if params.get("company"):
-        account.setdefault("company", {}).update(params["company"])
+        _apply_company(account, params["company"])
     if params.get("external_account"):
         add_bank_account(account, params["external_account"])
     if params.get("settings"):
-        _merge(account["settings"], params["settings"])
+        settings = copy.deepcopy(params["settings"])
+        schedule = (settings.get("payouts") or {}).pop("schedule", None)
+        _merge(account["settings"], settings)
+        if schedule:
+            payouts = account["settings"]["payouts"]
+            payouts["schedule"] = payout_schedule.updated(payouts["schedule"], schedule)
+            account["_schedule_default"] = False
     for name, value in (params.get("capabilities") or {}).items():
         if (value or {}).get("requested") and name not in account["capabilities"]:
             account["capabilities"][name] = "inactive"
@@ -223,6 +244,7 @@ def _apply_individual(ctx: Ctx, account: Obj, individual: dict[str, Any]) -> Non
             "status": "unverified",
         },
     }
+    checks.individual(individual)
     verification = individual.get("verification") or {}
     for doc in ("document", "additional_document"):
         for side in ("front", "back"):
@@ -236,6 +258,16 @@ def _apply_individual(ctx: Ctx, account: Obj, individual: dict[str, Any]) -> Non
     account["individual"] = person
     if account["business_type"] is None:
         account["business_type"] = "individual"
+
+
+def _apply_company(account: Obj, company: dict[str, Any]) -> None:
+    """Stripe never shows a tax id back, only that one was provided."""
+    checks.company(company)
+    target = account.setdefault("company", {})
+    sensitive = {"tax_id", "vat_id"}
+    for key in sensitive & company.keys():
+        target[f"{key}_provided"] = bool(company[key])
+    _merge(target, {key: value for key, value in company.items() if key not in sensitive})
 
 
 def _check_document(ctx: Ctx, account: Obj, file_id: str, param: str) -> None:
@@ -276,6 +308,8 @@ def add_bank_account(account: Obj, external: Any) -> Obj:
         "last4": number[-4:],
         "routing_number": details.get("routing_number", "110000000"),
         "status": "new",
+        # Stripe's test account numbers whose payouts fail, and with which code.
+        "_payout_failure": PAYOUT_FAILING_NUMBERS.get(number),
     }
     data = [bank, *account["external_accounts"]["data"]]
     for other in data[1:]:
@@ -290,39 +324,7 @@ def due_items(account: Obj) -> list[str]:
     """What Stripe would still ask for before enabling the account."""
     if account["type"] != "custom":
         return [] if account["_onboarded"] else list(HOSTED_DUE)
-    due = []
-    tos = account["tos_acceptance"]
-    due += [f"tos_acceptance.{key}" for key in ("date", "ip") if not tos.get(key)]
-    if account["business_type"] == "company":
-        if not (account.get("company") or {}).get("name"):
-            due.append("company.name")
-        return due
-    person = account.get("individual")
-    if person is None:
-        return [
-            *due,
-            "business_type",
-            "individual.first_name",
-            "individual.last_name",
-            "individual.dob.day",
-            "individual.dob.month",
-            "individual.dob.year",
-            "individual.verification.document",
-            "individual.verification.additional_document",
-        ]
-    due += [f"individual.{key}" for key in ("first_name", "last_name") if not person.get(key)]
-    due += [
-        f"individual.dob.{key}"
-        for key in ("day", "month", "year")
-        if not (person.get("dob") or {}).get(key)
-    ]
-    verification = person["verification"]
-    due += [
-        f"individual.verification.{doc}"
-        for doc in ("document", "additional_document")
-        if not (verification.get(doc) or {}).get("front")
-    ]
-    return due
+    return account_requirements.due_items(account)
 
 
 def refresh(
@@ -401,7 +403,11 @@ def retrieve_current(ctx: Ctx, params: dict[str, Any]) -> Obj:
 
 def update(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
     account = _fetch_account(ctx, id)
-    before = {"metadata": dict(account["metadata"]), "email": account["email"]}
+    before = {
+        "metadata": dict(account["metadata"]),
+        "email": account["email"],
+        "settings": copy.deepcopy(account["settings"]),
+    }
     _apply(ctx, account, params)
     previous = {key: value for key, value in before.items() if account[key] != value}
     if params.get("tos_acceptance"):

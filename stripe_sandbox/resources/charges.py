@@ -12,8 +12,30 @@ from ..money import MAXIMUM_AMOUNT
 from ..render import VIRTUAL_FIELDS, public
 from ..sandbox import Ctx
 from ..store import Obj, Store
-from . import application_fees, transfers
+from . import application_fees, disputes, transfers
 from .common import Endpoint, check_currency, fetch, list_where, save_update, update_fields
+
+# How long an uncaptured card-not-present authorisation holds, from Stripe's "place a
+# hold on a payment method": 7 days for a customer-initiated payment (Visa,
+# Mastercard, American Express, Discover, and "most card networks"); a Visa
+# merchant-initiated one (off_session) holds 4 days and 18 hours ("5 days").
+DAY = 24 * 3600
+CUSTOMER_INITIATED_WINDOW = 7 * DAY
+MERCHANT_INITIATED_WINDOWS = {"visa": 4 * DAY + 18 * 3600}
+
+
+def authorization_window(brand: str, *, merchant_initiated: bool) -> int:
+    """Seconds an authorisation on a card of ``brand`` stays capturable."""
+    if merchant_initiated:
+        return MERCHANT_INITIATED_WINDOWS.get(brand, CUSTOMER_INITIATED_WINDOW)
+    return CUSTOMER_INITIATED_WINDOW
+
+
+def hold(charge: Obj, *, merchant_initiated: bool) -> None:
+    """Set ``capture_before`` on a freshly authorised charge, by its card's brand."""
+    card = charge["payment_method_details"]["card"]
+    window = authorization_window(card["brand"], merchant_initiated=merchant_initiated)
+    card["capture_before"] = charge["created"] + window
 
 
 def capture_funds(ctx: Ctx, charge: Obj, amount: int, fee: int | None) -> dict[str, Any]:
@@ -71,6 +93,7 @@ def capture_funds(ctx: Ctx, charge: Obj, amount: int, fee: int | None) -> dict[s
             fee_obj = application_fees.collect(ctx, charge, destination, fee, txn["_available_at"])
             charge["application_fee"] = fee_obj["id"]
     ctx.store.touch(charge)
+    disputes.open_for_test_card(ctx, charge)  # the dispute test cards, once captured
     return previous
 
 

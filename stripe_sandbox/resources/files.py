@@ -13,6 +13,7 @@ from ..store import Obj
 from .common import Endpoint, fetch, list_where
 
 MAX_SIZE = 16 * 1024 * 1024
+DISPUTE_EVIDENCE_MAX_SIZE = 5 * 1024 * 1024
 MAGIC = ((b"\x89PNG", "png"), (b"\xff\xd8\xff", "jpg"), (b"%PDF", "pdf"), (b"GIF8", "gif"))
 EXTENSIONS = {
     "png": "png",
@@ -55,6 +56,8 @@ def create(ctx: Ctx, params: dict[str, Any]) -> Obj:
             "jpg, png, pdf.",
             param="file",
         )
+    if purpose == "dispute_evidence":
+        _check_dispute_evidence(file_type, len(data))
     file_id = ids.new_id("file")
     obj: Obj = {
         "id": file_id,
@@ -76,6 +79,22 @@ def create(ctx: Ctx, params: dict[str, Any]) -> Obj:
     }
     ctx.store.put_blob(file_id, data)
     return ctx.store.add(obj, ctx.account)
+
+
+def _check_dispute_evidence(file_type: str | None, size: int) -> None:
+    """Stripe's file upload guide: dispute evidence is PDF, JPEG or PNG, at most 5 MB."""
+    if file_type not in ("pdf", "jpg", "png"):
+        raise invalid_request(
+            "Invalid file: files with purpose dispute_evidence must be one of the following "
+            "types: jpg, png, pdf.",
+            param="file",
+        )
+    if size > DISPUTE_EVIDENCE_MAX_SIZE:
+        raise invalid_request(
+            f"File size {size} exceeds the maximum of {DISPUTE_EVIDENCE_MAX_SIZE} bytes for "
+            "purpose dispute_evidence.",
+            param="file",
+        )
 
 
 def retrieve(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:

@@ -4,8 +4,9 @@ Statuses: requires_payment_method → requires_confirmation → requires_action
 (3-D Secure) → requires_capture (``capture_method=manual``) → succeeded, or
 canceled. A decline returns the intent to requires_payment_method with
 ``last_payment_error`` and answers 402, as Stripe does. Authorisations expire
-seven days after they are made (``capture_before``); an expired one is
-canceled when next touched.
+at the charge's ``capture_before`` (by card brand and initiator, as Stripe
+documents: ``charges.authorization_window``); an expired one is canceled when
+next touched.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from typing import Any
 
 import stripe.params as sp
 
-from .. import ids
+from .. import cards, ids
 from ..errors import invalid_request, unexpected_state
 from ..money import MAXIMUM_AMOUNT, MINIMUM_CHARGE, format_amount
 from ..sandbox import Ctx
 from ..store import Obj
 from . import charges, payment_methods, payments, transfers
 from .common import Endpoint, check_currency, fetch, fetch_param, list_where, update_fields
+from .shipping import checked as shipping_checked
 
 CANCELABLE = (
     "requires_payment_method",
@@ -131,7 +133,7 @@ def create(ctx: Ctx, params: dict[str, Any]) -> Obj:
         "receipt_email": params.get("receipt_email"),
         "review": None,
         "setup_future_usage": params.get("setup_future_usage"),
-        "shipping": params.get("shipping"),
+        "shipping": shipping_checked(params.get("shipping")),
         "source": None,
         "statement_descriptor": params.get("statement_descriptor"),
         "statement_descriptor_suffix": params.get("statement_descriptor_suffix"),
@@ -205,6 +207,8 @@ def update(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
         _check_amount(params["amount"], params.get("currency", intent["currency"]))
     if "transfer_data" in params and params["transfer_data"]:
         params["transfer_data"] = {**(intent["transfer_data"] or {}), **params["transfer_data"]}
+    if "shipping" in params:
+        params["shipping"] = shipping_checked(params["shipping"])
     update_fields(
         intent,
         params,
@@ -247,6 +251,8 @@ def _confirm(ctx: Ctx, intent: Obj, params: dict[str, Any]) -> None:
             f"You cannot confirm this PaymentIntent because it has a status of {intent['status']}.",
             payment_intent=payments.snapshot(intent),
         )
+    if "shipping" in params:
+        params["shipping"] = shipping_checked(params["shipping"])
     pm = _payment_method_for(ctx, intent, params)
     for key in ("setup_future_usage", "capture_method", "receipt_email", "shipping"):
         if key in params:
@@ -299,15 +305,23 @@ def attempt(
     use_stripe_sdk: bool | None = None,
 ) -> None:
     """Run one payment attempt with ``pm``: 3-D Secure, decline or authorisation."""
-    needs_auth = payments.needs_authentication(pm, intent, off_session)
+    # A saved card past its expiry is declined by the issuer, before any challenge.
+    expired = payment_methods.expired(ctx, pm)
+    needs_auth = not expired and payments.needs_authentication(pm, intent, off_session)
     if needs_auth and not (off_session or error_on_requires_action):
         intent["status"] = "requires_action"
         intent["next_action"] = payments.next_action(ctx, intent, return_url, bool(use_stripe_sdk))
         ctx.store.touch(intent)
         ctx.emit("payment_intent.requires_action", intent)
         return
-    decline = payments.decline_for(pm, off_session_auth=needs_auth)
+    decline = (
+        cards.DECLINES["expired_card"]
+        if expired
+        else payments.decline_for(pm, off_session_auth=needs_auth)
+    )
     charge = payments.new_charge(ctx, intent, pm, decline=decline)
+    if decline is None and intent["capture_method"] == "manual":
+        charges.hold(charge, merchant_initiated=off_session)
     intent["latest_charge"] = charge["id"]
     intent["next_action"] = None
     if decline is not None:

@@ -48,13 +48,7 @@ def build(
         )
     if exp_year is not None and exp_year < 100:
         exp_year += 2000
-    today = datetime.date.today()
-    if exp_year is None or (exp_year, exp_month) < (today.year, today.month) or exp_year > 2100:
-        raise _card_error(
-            "Your card's expiration year is invalid.",
-            "invalid_expiry_year",
-            f"{param_prefix}[exp_year]",
-        )
+    _check_expiry(ctx, exp_month, exp_year, param_prefix)
     cvc = card.get("cvc")
     if cvc is not None and (not str(cvc).isdigit() or len(str(cvc)) not in (3, 4)):
         raise _card_error(
@@ -89,6 +83,28 @@ def build(
     return ctx.store.add(pm, ctx.account)
 
 
+def _today(ctx: Ctx) -> datetime.date:
+    """The sandbox clock's date (UTC): `/_sandbox/clock` moves it, so cards expire."""
+    return datetime.datetime.fromtimestamp(ctx.now(), datetime.UTC).date()
+
+
+def _check_expiry(ctx: Ctx, exp_month: int, exp_year: int | None, param_prefix: str) -> None:
+    today = _today(ctx)
+    if exp_year is None or (exp_year, exp_month) < (today.year, today.month) or exp_year > 2100:
+        raise _card_error(
+            "Your card's expiration year is invalid.",
+            "invalid_expiry_year",
+            f"{param_prefix}[exp_year]",
+        )
+
+
+def expired(ctx: Ctx, pm: Obj) -> bool:
+    """Whether a saved card is past its expiry month (a card works to the month's end)."""
+    card = pm.get("card") or {}
+    today = _today(ctx)
+    return (card.get("exp_year", 0), card.get("exp_month", 0)) < (today.year, today.month)
+
+
 def _as_int(value: Any) -> int | None:
     try:
         return int(value)
@@ -100,7 +116,7 @@ def resolve(ctx: Ctx, pm_id: str, param: str = "payment_method") -> Obj:
     """A PaymentMethod by id; a ``pm_card_*`` shortcut makes a fresh one, as Stripe does."""
     number = cards.SHORTCUTS.get(pm_id)
     if number is not None:
-        year = datetime.date.today().year + 3
+        year = _today(ctx).year + 3
         return build(
             ctx, {"number": number, "exp_month": 12, "exp_year": year, "cvc": "123"}, None, None
         )
@@ -153,6 +169,8 @@ def retrieve(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
 def update(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
     pm = fetch(ctx, "payment_method", id)
     previous = update_fields(pm, params, ("allow_redisplay",))
+    if params.get("card"):
+        previous.update(_update_expiry(ctx, pm, params["card"]))
     if "billing_details" in params:
         previous["billing_details"] = dict(pm["billing_details"])
         for key, value in (params["billing_details"] or {}).items():
@@ -166,6 +184,35 @@ def update(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
     return pm
 
 
+def _update_expiry(ctx: Ctx, pm: Obj, card: dict[str, Any]) -> dict:
+    """A new expiry date for a saved card (a reissued card): checked as when created."""
+    month = _as_int(card.get("exp_month", pm["card"]["exp_month"]))
+    year = _as_int(card.get("exp_year", pm["card"]["exp_year"]))
+    if month is None or not 1 <= month <= 12:
+        raise _card_error(
+            "Your card's expiration month is invalid.", "invalid_expiry_month", "card[exp_month]"
+        )
+    if year is not None and year < 100:
+        year += 2000
+    _check_expiry(ctx, month, year, "card")
+    before = dict(pm["card"])
+    pm["card"] = {**pm["card"], "exp_month": month, "exp_year": year}
+    return {"card": before} if before != pm["card"] else {}
+
+
+def expired_card_error(pm: Obj) -> StripeError:
+    """What Stripe answers when a saved card past its expiry is used."""
+    decline = cards.DECLINES["expired_card"]
+    return StripeError(
+        402,
+        "card_error",
+        decline.message,
+        code=decline.code,
+        decline_code=decline.decline_code,
+        param="exp_month",
+    )
+
+
 def attach_to(ctx: Ctx, pm_id: str, customer: Obj, param: str = "payment_method") -> Obj:
     """Attach a PaymentMethod to a customer (declining test cards fail here, as on Stripe)."""
     pm = resolve(ctx, pm_id, param)
@@ -176,6 +223,8 @@ def attach_to(ctx: Ctx, pm_id: str, customer: Obj, param: str = "payment_method"
             "The payment method you provided has already been attached to a customer.",
             param=param,
         )
+    if expired(ctx, pm):
+        raise expired_card_error(pm)
     behaviour = pm["_behaviour"]
     if behaviour in cards.FAILS_ON_ATTACH:
         decline = cards.DECLINES[behaviour]
@@ -211,10 +260,25 @@ def detach(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
             param="payment_method",
         )
     previous = {"customer": pm["customer"]}
+    customer = ctx.store.get(pm["customer"], "customer")
     pm["customer"] = None
     ctx.store.touch(pm)
     ctx.emit("payment_method.detached", pm, previous)
+    if customer is not None:
+        _forget_default(ctx, customer, pm["id"])
     return pm
+
+
+def _forget_default(ctx: Ctx, customer: Obj, pm_id: str) -> None:
+    """A detached card is no longer the customer's default: the default must be a
+    card attached to the customer."""
+    settings = customer["invoice_settings"]
+    if settings.get("default_payment_method") != pm_id:
+        return
+    previous = {"invoice_settings": dict(settings)}
+    settings["default_payment_method"] = None
+    ctx.store.touch(customer)
+    ctx.emit("customer.updated", customer, previous)
 
 
 def list_all(ctx: Ctx, params: dict[str, Any]) -> Obj:

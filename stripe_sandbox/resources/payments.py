@@ -18,8 +18,6 @@ from ..render import public
 from ..sandbox import Ctx
 from ..store import Obj
 
-AUTHORIZATION_VALIDITY = 7 * 24 * 3600
-
 
 def needs_authentication(pm: Obj, intent: Obj, off_session: bool) -> bool:
     """Does this attempt need 3-D Secure (and has it not been done yet)?"""
@@ -138,7 +136,8 @@ def new_charge(ctx: Ctx, intent: Obj, pm: Obj, *, decline: cards.Decline | None)
                 "amount_authorized": intent["amount"] if succeeded else None,
                 "authorization_code": "123456" if succeeded else None,
                 "brand": card["brand"],
-                "capture_before": now + AUTHORIZATION_VALIDITY if succeeded else None,
+                # Set for a manual capture by the attempt (charges.hold): by brand.
+                "capture_before": None,
                 "checks": {**card["checks"], "cvc_check": cvc_check},
                 "country": card["country"],
                 "exp_month": card["exp_month"],

@@ -69,6 +69,12 @@ def create(ctx: Ctx, params: dict[str, Any]) -> Obj:
             param="charge",
             code="charge_not_refundable",
         )
+    if charge.get("disputed"):
+        # The bank already took the money back for the buyer (disputes.py).
+        raise invalid_request(
+            f"Charge {charge['id']} has been charged back; cannot issue a refund.",
+            code="charge_disputed",
+        )
     if params.get("reverse_transfer") and not charge.get("transfer"):
         # Separate charges and transfers: the charge made no transfer, and a refund of
         # it does not touch the group's transfers (reverse them yourself).

@@ -128,6 +128,8 @@ def _attempt(
     use_stripe_sdk: bool | None = None,
 ) -> None:
     behaviour = pm["_behaviour"]
+    if payment_methods.expired(ctx, pm):
+        behaviour = "expired_card"  # a saved card past its expiry: declined, no challenge
     if behaviour in ("3ds_always", "3ds_setup") and not intent.get("_authenticated"):
         intent["status"] = "requires_action"
         intent["next_action"] = payments.next_action(ctx, intent, return_url, bool(use_stripe_sdk))

@@ -20,7 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .. import automatic_payouts
 from ..errors import StripeError
+from ..payout_schedule import INTERVALS
 from ..render import public
 from ..resources import accounts, payouts
 from ..sandbox import Sandbox
@@ -201,9 +203,7 @@ async def run_payouts(request: Request) -> Response:
     with sandbox.mutation():
         ctx = sandbox.ctx(_account_arg(data.get("account")))
         settled = payouts.run(
-            ctx,
-            fail=bool(data.get("fail")),
-            failure_code=str(data.get("failure_code", "account_closed")),
+            ctx, fail=bool(data.get("fail")), failure_code=data.get("failure_code")
         )
         body = {"payouts": [public(payout) for payout in settled]}
     return JSONResponse(body)
@@ -250,7 +250,8 @@ async def latency(request: Request) -> Response:
 
 @_endpoint
 async def settings(request: Request) -> Response:
-    """Runtime knobs: ``available_after`` (seconds) and ``account_link_ttl``."""
+    """Runtime knobs: ``available_after`` (seconds), ``account_link_ttl`` and
+    ``payout_interval``."""
     sandbox = _sandbox(request)
     config = sandbox.config
     if request.method == "POST":
@@ -260,9 +261,24 @@ async def settings(request: Request) -> Response:
                 config.available_after = max(0.0, float(data["available_after"]))
             if "account_link_ttl" in data:
                 config.account_link_ttl = max(1, int(data["account_link_ttl"]))
+        if "payout_interval" in data:
+            _payout_interval(sandbox, data["payout_interval"])
     return JSONResponse(
-        {"available_after": config.available_after, "account_link_ttl": config.account_link_ttl}
+        {
+            "available_after": config.available_after,
+            "account_link_ttl": config.account_link_ttl,
+            "payout_interval": config.payout_interval,
+        }
     )
+
+
+def _payout_interval(sandbox: Sandbox, interval: Any) -> None:
+    """The schedule of accounts whose platform set none (``--payout-interval``)."""
+    if interval not in INTERVALS:
+        raise ControlError(f"payout_interval must be one of {', '.join(INTERVALS)}")
+    with sandbox.mutation():
+        sandbox.config.payout_interval = interval
+        automatic_payouts.follow_default_interval(sandbox)
 
 
 ROUTES = [

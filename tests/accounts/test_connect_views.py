@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from payments import gateway
 from payments.models import BalanceSnapshot
-from tests.factories import PDF_BYTES, ContractorFactory, image_bytes
+from tests.accounts.onboarding_data import US_DUE, everything
+from tests.factories import ContractorFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +28,10 @@ def gw(monkeypatch):
     ]:
         monkeypatch.setattr(gateway, name, getattr(fake, name))
     fake.account_create.return_value = {"id": "acct_new"}
+    fake.account_retrieve.return_value = {
+        "id": "acct_new",
+        "requirements": {"currently_due": US_DUE},
+    }
     return fake
 
 
@@ -75,18 +80,7 @@ def test_unreachable_stripe_shows_a_retry_message(client, contractor, gw):
 
 
 def custom_form(**overrides):
-    data = {
-        "first_name": "Ada",
-        "last_name": "Lovelace",
-        "dob": "1990-12-10",
-        "address_line1": "1 Main St",
-        "city": "Springfield",
-        "state": "IL",
-        "postal_code": "62701",
-        "tos": "on",
-        "document": SimpleUploadedFile("id.png", image_bytes("PNG"), "image/png"),
-        "additional_document": SimpleUploadedFile("bill.pdf", PDF_BYTES, "application/pdf"),
-    }
+    data = everything()
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
 

@@ -34,7 +34,7 @@ WIDEST = """() => [...document.querySelectorAll('body *')]
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(request):
     reason = None
     if not os.path.exists(CHROMIUM):
         reason = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
@@ -44,24 +44,12 @@ def browser():
         pytest.fail(f"REQUIRE_SERVICES is set but {reason}")
     if reason:
         pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
-    # Playwright's sync API runs an asyncio loop in this thread; the tests' ORM calls
-    # are plain synchronous code (see tests/e2e/conftest.py).
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield launched
-            launched.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    playwright = request.getfixturevalue("playwright_session")  # tests/conftest.py
+    launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield launched
+    launched.close()
 
 
 @pytest.fixture(params=sorted(PHONES))
@@ -163,6 +151,8 @@ def test_the_dashboard_fits_a_phone_and_the_menu_opens(phone, live_server):
     fits(phone, "dashboard-menu-open")
     phone.get_by_role("link", name="Sales").click()
     phone.wait_for_url("**/sales/")
+    assert phone.locator(".sales-table tbody tr").count() == 2
+    fits(phone, "sales")
 
     for name, path in [
         ("account", "/accounts/profile/"),
@@ -243,3 +233,13 @@ def test_resetting_a_forgotten_password_on_a_phone(phone, live_server, celery_ea
     phone.fill("input[name=password]", "a-new-and-long-passphrase")
     phone.click("main button[type=submit]")
     phone.wait_for_url(f"{live_server.url}/")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_payment_methods_page_fits_a_phone(phone, live_server):
+    """A buyer with no Stripe Customer yet: the page asks Stripe nothing (the page with
+    saved cards is checked against the sandbox in tests/e2e/test_saved_cards.py)."""
+    log_in(phone, live_server, BuyerFactory(email="a.buyer.with.a.long.address@example.com"))
+    phone.goto(f"{live_server.url}/accounts/payment-methods/")
+    assert phone.get_by_role("button", name="Add a card").is_visible()
+    fits(phone, "payment-methods")

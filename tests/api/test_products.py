@@ -36,6 +36,9 @@ def test_anonymous_lists_buyable_products_newest_first_with_money_and_seller(ano
         "shop": None,
         "category": None,
         "thumbnail": None,
+        "stock": None,
+        "sold_out": False,
+        "kind": "service",
         "created_at": product.created_at.isoformat().replace("+00:00", "Z"),
     }
 

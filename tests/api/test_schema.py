@@ -43,8 +43,10 @@ def test_every_endpoint_is_in_the_schema(schema):
         "GET /api/sales/",
         "GET /api/seller/products/",
         "GET /api/seller/products/{product_id}/",
+        "GET /api/seller/storefront/",
         "PATCH /api/seller/products/{product_id}/",
         "PATCH /api/seller/products/{product_id}/photos/{photo_id}/",
+        "PATCH /api/seller/storefront/",
         "POST /api/auth/logout-all/",
         "POST /api/auth/logout/",
         "POST /api/auth/token/",
@@ -58,6 +60,7 @@ def test_every_endpoint_is_in_the_schema(schema):
         "POST /api/seller/products/{product_id}/pause/",
         "POST /api/seller/products/{product_id}/photos/",
         "POST /api/seller/products/{product_id}/unpause/",
+        "POST /api/seller/storefront/logo/",
     ]
 
 

@@ -76,6 +76,7 @@ CONFIG = schemathesis.Config.from_dict(
                     "seller_products_create",
                     "seller_products_partial_update",
                     "seller_products_photos_create",
+                    "seller_storefront_logo_create",
                 )
             ),
         ],

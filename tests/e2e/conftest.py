@@ -53,30 +53,18 @@ def chromium():
     return CHROMIUM
 
 
-@pytest.fixture(scope="package")
-def browser(chromium):
-    """One Chromium for the e2e tests, stopped when they are done.
-
-    Playwright's sync API keeps an asyncio loop running in this thread while it is
-    started, and Django refuses ORM calls when it sees a running loop; the tests'
-    ORM calls are plain synchronous code, so they are allowed while it runs. The
-    package scope keeps both from leaking into the rest of the test session.
-    """
-    from playwright.sync_api import sync_playwright
-
+@pytest.fixture(scope="session")
+def _fresh_artifacts():
     shutil.rmtree(ARTIFACTS, ignore_errors=True)  # no stale screenshots of renamed tests
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="package")
+def browser(chromium, playwright_session, _fresh_artifacts):
+    """One Chromium for the e2e tests, stopped when they are done (Playwright itself
+    is the session's: tests/conftest.py)."""
+    browser = playwright_session.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

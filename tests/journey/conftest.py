@@ -70,25 +70,34 @@ class Site:
         raise AssertionError(f"no email to {to} with a link to {path_part}")
 
 
+@pytest.fixture(scope="session")
+def artifacts():
+    """Emptied once per run: each journey module adds its own screenshots."""
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True)
+    return ARTIFACTS
+
+
 @pytest.fixture(scope="module")
-def demo(chromium, tmp_path_factory):
+def demo(chromium, artifacts, tmp_path_factory, request):
     """`python -m config.demo` on free ports, stopped with Ctrl-C (SIGINT) afterwards.
 
     If it stops by itself meanwhile (a child died), that fails the test with the
     launcher's own explanation, rather than leaving only "connection refused".
     """
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True)
     var_dir = tmp_path_factory.mktemp("journey") / "var"
     env = {**os.environ, "VAR_DIR": str(var_dir)}
     env.update(DEMO_PORT=str(free_port()), SANDBOX_PORT=str(free_port()))
     # Hermetic, whatever CI exports: SQLite and the embedded broker under VAR_DIR.
     env.update(REDIS_URL="", CELERY_BROKER_URL="")
     env.pop("DATABASE_URL", None)
-    launcher = Demo(env, ARTIFACTS / "demo.out")
+    # A log of its own per module: the launcher appends, and a banner left by an
+    # earlier module's demo must not pass for this one's.
+    launcher = Demo(env, ARTIFACTS / f"demo-{request.module.__name__.rsplit('.', 1)[-1]}.out")
     try:
+        # A wait, not a speed check: a busy CI machine migrates and seeds slowly.
         started = time.monotonic()
-        launcher.wait_for_output("Press Ctrl-C to stop everything.", timeout=60)
+        launcher.wait_for_output("Press Ctrl-C to stop everything.", timeout=240)
         yield Site(
             url=f"http://127.0.0.1:{env['DEMO_PORT']}",
             sandbox=f"http://127.0.0.1:{env['SANDBOX_PORT']}",
@@ -113,13 +122,10 @@ def demo(chromium, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser(demo):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+def browser(demo, playwright_session):
+    browser = playwright_session.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 @dataclass

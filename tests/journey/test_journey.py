@@ -21,6 +21,7 @@ NEW_PASSWORD = "a-long-journey-password-88"
 CARD_FRAME = 'iframe[title="Secure card payment input frame"]'
 CHALLENGE_FRAME = 'iframe[title="3D Secure authentication"]'
 PAY_URL = re.compile(r"/checkout/[0-9a-f-]{36}/$")
+SHIPPING_OR_PAY_URL = re.compile(r"/checkout/[0-9a-f-]{36}/(shipping/)?$")
 DONE_URL = re.compile(r"/checkout/[0-9a-f-]{36}/done/")
 
 VISA = "4242 4242 4242 4242"
@@ -66,10 +67,27 @@ def add_to_cart(page, site, slug: str) -> None:
     page.locator(".message.success").wait_for()
 
 
+def ship_to(page) -> None:
+    """The address step of a cart with shipped goods (filled in again if remembered)."""
+    page.get_by_label("Full name").fill("Demo Buyer")
+    page.get_by_label(re.compile(r"^Address:?$")).fill("350 Fifth Avenue")
+    page.get_by_label("City").fill("New York")
+    page.get_by_label("Postal code").fill("10118")
+    page.get_by_label("State / province").fill("NY")
+    page.get_by_label("Country").select_option("US")
+    page.get_by_role("button", name="Continue to payment").click()
+
+
 def checkout(page, site) -> None:
     page.goto(f"{site.url}/cart/")
     page.get_by_role("button", name="Checkout").click()
+    page.wait_for_url(SHIPPING_OR_PAY_URL)
+    if page.url.endswith("/shipping/"):  # shipped goods: the address comes before paying
+        ship_to(page)
     page.wait_for_url(PAY_URL)
+    new_card = page.get_by_label("A new card")
+    if new_card.count():  # the demo buyer's saved default card is preselected
+        new_card.check()
     page.frame_locator(CARD_FRAME).locator("input[name=cardnumber]").wait_for()
 
 

@@ -8,6 +8,9 @@ from django.core.exceptions import ImproperlyConfigured
 
 from payments import gateway
 from payments.checks import stripe_api_version_check
+from payments.gateway.keys import attempt_keys
+from payments.installation import Installation
+from payments.models import Payment
 
 
 class FakeStripeObject(dict):
@@ -185,14 +188,35 @@ def test_keys_carry_the_install_prefix(fake_client, settings):
     assert options == {"idempotency_key": "shop-a:payment-1-capture"}
 
 
+@pytest.mark.django_db
 def test_the_default_prefix_is_the_database_identity(settings):
     settings.STRIPE_IDEMPOTENCY_PREFIX = None
     database = settings.DATABASES["default"]
     prefix = gateway.keys.install_prefix()
-    assert prefix == gateway.keys.database_prefix(database)
-    assert len(prefix) == 10
-    assert gateway.keys.database_prefix({**database, "NAME": "another-install"}) != prefix
-    assert gateway.keys.database_prefix({**database, "HOST": "another-host"}) != prefix
+    install_id = str(Installation.objects.get().install_id)
+    assert prefix == gateway.keys.database_prefix(database, install_id)
+    assert len(prefix) == 12
+    assert (
+        gateway.keys.database_prefix({**database, "NAME": "another-install"}, install_id) != prefix
+    )
+    assert gateway.keys.database_prefix({**database, "HOST": "another-host"}, install_id) != prefix
+
+
+@pytest.mark.django_db
+def test_the_default_prefix_is_stable_per_install_and_differs_between_installs(settings):
+    """Before: a hash of the database settings alone, so two installs with the same
+    settings (two `db.sqlite3`, one DATABASE_URL on two servers) shared keys. Now the
+    install id kept in the database tells them apart, and another process (the cache
+    forgotten) of the same install reads the same id."""
+    settings.STRIPE_IDEMPOTENCY_PREFIX = None
+    first = gateway.keys.install_prefix()
+    gateway.keys.install_prefix.cache_clear()  # another process of this install
+    assert gateway.keys.install_prefix() == first
+    assert Installation.objects.count() == 1
+
+    Installation.objects.all().delete()  # another install, same database settings
+    gateway.keys.install_prefix.cache_clear()
+    assert gateway.keys.install_prefix() != first
 
 
 def test_a_cancel_key_names_its_reason(fake_client):
@@ -284,14 +308,46 @@ def test_a_replayed_500_with_nothing_written_moves_to_the_next_key(fake_client):
     assert capture_keys(fake_client) == ["k", "k/retry-1"]
 
 
-def test_keys_run_out_after_five_stored_500s(fake_client):
-    fake_client.v1.payment_intents.capture.side_effect = server_error(replayed=True)
+def test_stored_500s_never_run_out_of_keys(fake_client):
+    """Before: five keys (`k`, `k/retry-1` … `k/retry-4`), then the write was stuck
+    for a day. Now each key proven to have written nothing leads to the next."""
+    fake_client.v1.payment_intents.capture.side_effect = [server_error(replayed=True)] * 7 + [
+        FakeStripeObject(id="pi_1", status="succeeded")
+    ]
     fake_client.v1.payment_intents.retrieve.return_value = FakeStripeObject(
         id="pi_1", status="requires_capture"
     )
-    with pytest.raises(gateway.GatewayUnavailable, match="500 for each of the 5 keys"):
+    intent = gateway.payment_intent_capture(payment_intent="pi_1", idempotency_key="k")
+    assert intent["status"] == "succeeded"
+    assert capture_keys(fake_client) == ["k"] + [f"k/retry-{n}" for n in range(1, 8)]
+
+
+def test_the_new_key_follows_the_rows_dispatch_count(fake_client):
+    """A row handed out for the 9th time: after the stored 500 of its first key the
+    write goes on with `/retry-9`, the key of this hand-out, whichever worker runs it."""
+    fake_client.v1.payment_intents.capture.side_effect = [
+        server_error(replayed=True),
+        FakeStripeObject(id="pi_1", status="succeeded"),
+    ]
+    fake_client.v1.payment_intents.retrieve.return_value = FakeStripeObject(
+        id="pi_1", status="requires_capture"
+    )
+    with gateway.keys.dispatched(9):
+        gateway.payment_intent_capture(payment_intent="pi_1", idempotency_key="payment-1-capture")
+    assert capture_keys(fake_client) == ["payment-1-capture", "payment-1-capture/retry-9"]
+
+
+def test_a_fresh_500_on_a_dispatch_key_waits_for_the_next_hand_out(fake_client):
+    fake_client.v1.payment_intents.capture.side_effect = [
+        server_error(replayed=True),
+        server_error(replayed=False),
+    ]
+    fake_client.v1.payment_intents.retrieve.return_value = FakeStripeObject(
+        id="pi_1", status="requires_capture"
+    )
+    with gateway.keys.dispatched(3), pytest.raises(gateway.GatewayUnavailable):
         gateway.payment_intent_capture(payment_intent="pi_1", idempotency_key="k")
-    assert capture_keys(fake_client) == ["k"] + [f"k/retry-{n}" for n in range(1, 5)]
+    assert capture_keys(fake_client) == ["k", "k/retry-3"]
 
 
 def test_no_answer_at_all_keeps_the_key(fake_client):
@@ -372,3 +428,14 @@ def test_start_up_checks_refuse_an_older_version_and_warn_of_a_newer(settings):
     assert [m.id for m in stripe_api_version_check()] == ["payments.W001"]
     settings.STRIPE_API_VERSION = gateway.PINNED_API_VERSION
     assert stripe_api_version_check() == []
+
+
+@pytest.mark.django_db
+def test_a_task_runs_its_rows_work_with_the_rows_dispatch_count():
+    from payments.tasks import _run
+    from tests.factories import PaymentFactory
+
+    payment = PaymentFactory(dispatches=6)
+    assert _run("capture", Payment, payment.pk, lambda: list(attempt_keys("k"))[1]) == "k/retry-6"
+    # Outside a row's work, the series starts from 1.
+    assert list(attempt_keys("k"))[1] == "k/retry-1"

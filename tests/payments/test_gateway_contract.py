@@ -183,6 +183,7 @@ def world(sandbox: SandboxHandle) -> dict[str, str]:
     unpaid = client.v1.payment_intents.create(
         params={"amount": 9_000, "currency": "usd", "transfer_group": "checkout-2"}
     )
+    disputed = destination_payment(client, account.id, 5_000, 500, card="pm_card_createDispute")
     return {
         "platform_charge": platform.latest_charge,
         "unpaid": unpaid.id,
@@ -197,6 +198,8 @@ def world(sandbox: SandboxHandle) -> dict[str, str]:
         "customer": customer.id,
         "card": card.id,
         "endpoint": endpoint.id,
+        "setup_intent": client.v1.setup_intents.create(params={"customer": customer.id}).id,
+        "dispute": client.v1.disputes.list({"payment_intent": disputed.id}).data[0].id,
     }
 
 
@@ -223,6 +226,64 @@ CALLS: dict[str, tuple[Call, str, str, bool]] = {
         lambda w: gateway.payment_method_detach(payment_method=w["card"], idempotency_key="f-1"),
         "POST",
         "/v1/payment_methods/{payment_method}/detach",
+        False,
+    ),
+    "setup_intent_create": (
+        lambda w: gateway.setup_intent_create(
+            customer=w["customer"], attempt="a-1", idempotency_key="user-1-add-card-a-1"
+        ),
+        "POST",
+        "/v1/setup_intents",
+        False,
+    ),
+    "payment_intent_payment_method_set": (
+        lambda w: gateway.payment_intent_payment_method_set(
+            payment_intent=w["unpaid"], payment_method=w["card"], idempotency_key="payment-5-card"
+        ),
+        "POST",
+        "/v1/payment_intents/{intent}",
+        False,
+    ),
+    "setup_intent_confirm": (
+        lambda w: gateway.setup_intent_confirm(
+            setup_intent=w["setup_intent"], payment_method="pm_card_visa", idempotency_key="s-1"
+        ),
+        "POST",
+        "/v1/setup_intents/{intent}/confirm",
+        False,
+    ),
+    "setup_intent_retrieve": (
+        lambda w: gateway.setup_intent_retrieve(setup_intent=w["setup_intent"]),
+        "GET",
+        "/v1/setup_intents/{intent}",
+        False,
+    ),
+    "customer_retrieve": (
+        lambda w: gateway.customer_retrieve(customer=w["customer"]),
+        "GET",
+        "/v1/customers/{customer}",
+        False,
+    ),
+    "payment_method_retrieve": (
+        lambda w: gateway.payment_method_retrieve(payment_method=w["card"]),
+        "GET",
+        "/v1/payment_methods/{payment_method}",
+        False,
+    ),
+    "customer_default_payment_method_set": (
+        lambda w: gateway.customer_default_payment_method_set(
+            customer=w["customer"], payment_method=w["card"], idempotency_key="user-1-default"
+        ),
+        "POST",
+        "/v1/customers/{customer}",
+        False,
+    ),
+    "customer_email_update": (
+        lambda w: gateway.customer_email_update(
+            customer=w["customer"], email="new@x.test", idempotency_key="customer-email-1"
+        ),
+        "POST",
+        "/v1/customers/{customer}",
         False,
     ),
     "payment_intent_create": (
@@ -434,6 +495,69 @@ CALLS: dict[str, tuple[Call, str, str, bool]] = {
         "/v1/files",
         True,
     ),
+    "dispute_retrieve": (
+        lambda w: gateway.dispute_retrieve(dispute=w["dispute"]),
+        "GET",
+        "/v1/disputes/{dispute}",
+        False,
+    ),
+    "dispute_list": (
+        lambda w: gateway.dispute_list(created_gte=int(time.time()) - 3600),
+        "GET",
+        "/v1/disputes",
+        False,
+    ),
+    "dispute_update": (
+        lambda w: gateway.dispute_update(
+            dispute=w["dispute"],
+            evidence={"product_description": "A bowl", "customer_email_address": "b@x.test"},
+            submit=False,
+            idempotency_key="dispute-action-1",
+        ),
+        "POST",
+        "/v1/disputes/{dispute}",
+        False,
+    ),
+    "dispute_close": (
+        lambda w: gateway.dispute_close(dispute=w["dispute"], idempotency_key="dispute-action-2"),
+        "POST",
+        "/v1/disputes/{dispute}/close",
+        False,
+    ),
+    "dispute_evidence_upload": (
+        lambda w: gateway.dispute_evidence_upload(
+            file=io.BytesIO(PNG), filename="receipt.png", idempotency_key="dispute-1-file"
+        ),
+        "POST",
+        "/v1/files",
+        False,
+    ),
+    "dispute_transfer_reverse": (
+        lambda w: gateway.dispute_transfer_reverse(
+            transfer=w["transfer"],
+            amount=100,
+            dispute_id=w["dispute"],
+            action_id=4,
+            idempotency_key="dispute-action-4",
+        ),
+        "POST",
+        "/v1/transfers/{id}/reversals",
+        False,
+    ),
+    "dispute_funds_return": (
+        lambda w: gateway.dispute_funds_return(
+            amount=100,
+            currency="usd",
+            destination=w["account"],
+            dispute_id=w["dispute"],
+            order_id=1,
+            action_id=3,
+            idempotency_key="dispute-action-3",
+        ),
+        "POST",
+        "/v1/transfers",
+        False,
+    ),
     "webhook_endpoint_list": (
         lambda w: gateway.webhook_endpoint_list(),
         "GET",
@@ -466,6 +590,24 @@ CALLS: dict[str, tuple[Call, str, str, bool]] = {
         "/v1/webhook_endpoints/{webhook_endpoint}",
         False,
     ),
+    "payout_create": (
+        lambda w: gateway.payout_create(
+            account=w["account"],
+            amount=1_000,
+            currency="usd",
+            request_id=1,
+            idempotency_key="payout-request-1",
+        ),
+        "POST",
+        "/v1/payouts",
+        True,
+    ),
+    "balance_pending_list": (
+        lambda w: gateway.balance_pending_list(account=w["account"]),
+        "GET",
+        "/v1/balance_transactions",
+        True,
+    ),
 }
 # Verifies a signature locally: no request at all.
 NO_REQUEST = {"webhook_event_construct"}
@@ -487,7 +629,9 @@ def assert_documented(calls: list[dict], world: dict[str, str], *, connected: bo
         else:
             assert "Idempotency-Key" not in headers, call
         account = headers.get("Stripe-Account")
-        assert account == (world["custom"] if call["path"] == "/v1/files" else None) or (
+        # Identity documents are the connected account's files; dispute evidence is ours.
+        own_file = call["path"] == "/v1/files" and connected
+        assert account == (world["custom"] if own_file else None) or (
             connected and account == world["account"]
         ), call
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.urls import reverse
 
 from payments import gateway
-from payments.models import Payment, Refund
+from payments.models import Dispute, Payment, Refund
 from payments.services import refunds
 from shop.models import Order
 from tests.factories import PaymentFactory, StaffFactory
@@ -77,6 +77,33 @@ def test_only_captured_payments_can_be_refunded():
     payment = PaymentFactory(status=Payment.Status.AUTHORIZED, amount_authorized=2500)
     with pytest.raises(refunds.RefundError, match="Only captured"):
         refunds.refund_request(payment_id=payment.pk, amount=100)
+
+
+@pytest.mark.parametrize(
+    ("status", "refused"),
+    [
+        (Dispute.Status.NEEDS_RESPONSE, True),
+        (Dispute.Status.LOST, True),
+        (Dispute.Status.WARNING_NEEDS_RESPONSE, False),  # an inquiry a refund may settle
+    ],
+)
+def test_a_charged_back_payment_is_refused_before_reaching_stripe(status, refused):
+    payment = captured_payment()
+    Dispute.objects.create(
+        stripe_dispute_id="dp_1",
+        stripe_charge_id="ch_1",
+        payment=payment,
+        order=payment.order,
+        status=status,
+        amount=10_000,
+        currency="usd",
+    )
+    if refused:
+        with pytest.raises(refunds.RefundError, match="taken this payment back"):
+            refunds.refund_request(payment_id=payment.pk, amount=100)
+        assert not Refund.objects.exists()
+    else:
+        assert refunds.refund_request(payment_id=payment.pk, amount=100).amount == 100
 
 
 def test_execute_sends_once_with_the_refund_key_and_policy(gw, settings):

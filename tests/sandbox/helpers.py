@@ -27,6 +27,33 @@ def upload_document(client: stripe.StripeClient, account: str | None = None) -> 
     return upload.id
 
 
+# What Stripe asks of a US individual with card_payments and transfers, as a custom
+# account's details (stripe_sandbox/resources/account_requirements.py).
+US_INDIVIDUAL = {
+    "first_name": "Jenny",
+    "last_name": "Rosen",
+    "email": "maker@example.com",
+    "phone": "+14155550100",
+    "dob": {"day": 1, "month": 2, "year": 1990},
+    "address": {
+        "line1": "1 Main St",
+        "city": "Springfield",
+        "state": "IL",
+        "postal_code": "62701",
+    },
+    "ssn_last_4": "0000",
+}
+BUSINESS = {"mcc": "5734", "url": "https://maker.example.com"}
+# Stripe's test bank account (routing 110000000, account 000123456789).
+BANK_ACCOUNT = {
+    "object": "bank_account",
+    "country": "US",
+    "currency": "usd",
+    "routing_number": "110000000",
+    "account_number": "000123456789",
+}
+
+
 def custom_account(client: stripe.StripeClient) -> stripe.Account:
     """A custom account with everything needed to be enabled."""
     front = upload_document(client)
@@ -41,11 +68,11 @@ def custom_account(client: stripe.StripeClient) -> stripe.Account:
                 "transfers": {"requested": True},
             },
             "business_type": "individual",
+            "business_profile": BUSINESS,
+            "external_account": BANK_ACCOUNT,
             "tos_acceptance": {"date": 1_700_000_000, "ip": "203.0.113.9"},
             "individual": {
-                "first_name": "Jenny",
-                "last_name": "Rosen",
-                "dob": {"day": 1, "month": 2, "year": 1990},
+                **US_INDIVIDUAL,
                 "verification": {
                     "document": {"front": front},
                     "additional_document": {"front": extra},

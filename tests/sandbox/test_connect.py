@@ -10,7 +10,10 @@ import stripe
 from stripe_sandbox.errors import LinkExpired
 
 from .helpers import (
+    BANK_ACCOUNT,
+    BUSINESS,
     PNG,
+    US_INDIVIDUAL,
     available,
     custom_account,
     destination_payment,
@@ -50,18 +53,17 @@ def test_custom_account_missing_documents_stays_disabled(client):
     account = client.v1.accounts.create(
         params={
             "type": "custom",
+            "business_type": "individual",
+            "business_profile": BUSINESS,
+            "external_account": BANK_ACCOUNT,
             "tos_acceptance": {"date": 1_700_000_000, "ip": "203.0.113.9"},
-            "individual": {
-                "first_name": "A",
-                "last_name": "B",
-                "dob": {"day": 1, "month": 1, "year": 1980},
-            },
+            "individual": US_INDIVIDUAL,
         }
     )
     assert not account.charges_enabled
     assert account.requirements.currently_due == [
-        "individual.verification.document",
         "individual.verification.additional_document",
+        "individual.verification.document",
     ]
     assert account.requirements.disabled_reason == "requirements.past_due"
     front, extra = upload_document(client), upload_document(client)

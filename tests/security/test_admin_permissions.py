@@ -38,32 +38,40 @@ from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from accounts.models import User, UserProfile
+from accounts.models import CustomerEmailSync, User, UserProfile
 from accounts.services import profile_create
 from notifications.models import Notification
 from payments import gateway
 from payments.admin.payments import refund_url
 from payments.admin.reconcile import RECONCILE_PERMISSIONS
+from payments.installation import Installation
 from payments.models import (
     BalanceSnapshot,
     ContractorDebit,
+    Dispute,
+    DisputeAction,
     Payment,
     Payout,
+    PayoutRequest,
+    PayoutSchedule,
     Refund,
     StripeEvent,
     Transfer,
     TransferReversal,
 )
 from payments.tasks import (
+    customer_email_sync_task,
     debit_execute_task,
+    dispute_action_execute_task,
     event_process_task,
     payment_cancel_task,
     payment_capture_task,
+    payout_request_execute_task,
     refund_execute_task,
     transfer_execute_task,
     transfer_reversal_execute_task,
 )
-from shop.models import Category, Order, Product, ProductPhoto, Storefront
+from shop.models import Category, Order, Product, ProductPhoto, SavedAddress, Storefront
 from tests.factories import (
     OrderFactory,
     OrderItemFactory,
@@ -126,6 +134,19 @@ def make_transfer() -> Transfer:
         source_charge=payment.stripe_charge_id,
         status=Transfer.Status.SUCCEEDED,
         stripe_transfer_id=f"tr_test{payment.pk}",
+    )
+
+
+def make_dispute() -> Dispute:
+    payment = make_payment(Payment.Status.CAPTURED)
+    return Dispute.objects.create(
+        stripe_dispute_id=f"dp_test{payment.pk}",
+        stripe_charge_id=payment.stripe_charge_id,
+        payment=payment,
+        order=payment.order,
+        status=Dispute.Status.NEEDS_RESPONSE,
+        amount=payment.amount_captured,
+        currency="usd",
     )
 
 
@@ -223,6 +244,30 @@ BUILDERS: dict[str, Callable[[], Model]] = {
         amount=100,
         currency="usd",
         status="paid",
+    ),
+    "payments.payoutrequest": lambda: PayoutRequest.objects.create(
+        contractor=(c := make_contractor()),
+        account=c.profile.stripe_id,
+        amount=100,
+        currency="usd",
+        status="sent",
+    ),
+    "payments.payoutschedule": lambda: PayoutSchedule.objects.create(
+        contractor=(c := make_contractor()),
+        account=c.profile.stripe_id,
+        interval="daily",
+        fetched_at=timezone.now(),
+    ),
+    "payments.dispute": lambda: make_dispute(),
+    "payments.disputeaction": lambda: DisputeAction.objects.create(
+        dispute=make_dispute(), kind=DisputeAction.Kind.SAVE_DRAFT, status="succeeded"
+    ),
+    "payments.installation": lambda: Installation.objects.get_or_create(pk=1)[0],
+    "shop.savedaddress": lambda: SavedAddress.objects.create(
+        buyer=make_user(), name="A buyer", line1="1 Main St", city="Springfield", country="US"
+    ),
+    "accounts.customeremailsync": lambda: CustomerEmailSync.objects.create(
+        user=make_user(), customer=f"cus_test{next(_seq)}", email="new@example.com"
     ),
     "notifications.notification": lambda: Notification.objects.create(
         recipient=make_user(),
@@ -663,6 +708,7 @@ def test_anonymous_and_customers_are_sent_to_the_admin_login(
 # Permissions our actions declare beyond add/change/delete/view, as the
 # `has_<name>_permission` methods check them.
 CUSTOM_ACTION_PERMISSIONS = {
+    ("payments.payoutrequest", "retry"): "payments.change_payoutrequest",
     ("payments.payment", "refund"): "payments.add_refund",
     ("payments.payment", "capture"): "payments.change_payment",
     ("shop.order", "refund"): "payments.add_refund",
@@ -673,6 +719,9 @@ CUSTOM_ACTION_PERMISSIONS = {
     ("payments.contractordebit", "retry"): "payments.add_contractordebit",
     ("payments.transfer", "retry"): "payments.change_payment",
     ("payments.transferreversal", "retry"): "payments.change_payment",
+    ("payments.dispute", "retry"): "payments.change_dispute",
+    ("payments.disputeaction", "retry"): "payments.change_dispute",
+    ("accounts.customeremailsync", "retry"): "accounts.change_customeremailsync",
 }
 
 
@@ -762,7 +811,41 @@ def reversal_given_up() -> TransferReversal:
     return reversal
 
 
+def payout_request_given_up() -> PayoutRequest:
+    request = BUILDERS["payments.payoutrequest"]()
+    PayoutRequest.objects.filter(pk=request.pk).update(status="requested", dispatches=25)
+    request.refresh_from_db()
+    return request
+
+
+def dispute_action_given_up() -> DisputeAction:
+    action = BUILDERS["payments.disputeaction"]()
+    DisputeAction.objects.filter(pk=action.pk).update(status="pending", dispatches=25)
+    action.refresh_from_db()
+    return action
+
+
+def email_sync_given_up() -> CustomerEmailSync:
+    sync = BUILDERS["accounts.customeremailsync"]()
+    CustomerEmailSync.objects.filter(pk=sync.pk).update(dispatches=25)
+    sync.refresh_from_db()
+    return sync
+
+
 ACTION_SPECS: dict[tuple[str, str], ActionSpec] = {
+    ("payments.disputeaction", "retry_action"): ActionSpec(
+        dispute_action_given_up, queued(dispute_action_execute_task, lambda a: (a.pk,))
+    ),
+    ("payments.dispute", "retry_action"): ActionSpec(
+        lambda: dispute_action_given_up().dispute,
+        queued(dispute_action_execute_task, lambda d: (d.actions.get().pk,)),
+    ),
+    ("accounts.customeremailsync", "retry_action"): ActionSpec(
+        email_sync_given_up, queued(customer_email_sync_task, lambda s: (s.pk,))
+    ),
+    ("payments.payoutrequest", "retry_action"): ActionSpec(
+        payout_request_given_up, queued(payout_request_execute_task, lambda r: (r.pk,))
+    ),
     ("payments.transfer", "retry_action"): ActionSpec(
         transfer_given_up, queued(transfer_execute_task, lambda t: (t.pk,))
     ),

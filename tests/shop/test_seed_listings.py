@@ -33,3 +33,22 @@ def test_demo_sellers_get_shops_categorised_products_and_photos(settings, capsys
     assert ProductPhoto.objects.count() == 12
     assert Storefront.objects.count() == 2
     assert "Demo data ready (0 new rows)." in capsys.readouterr().out
+
+
+def test_demo_products_ship_or_are_services_with_some_stock_and_one_sold_out(settings):
+    settings.STRIPE_API_BASE = ""
+    call_command("seed_demo")
+
+    products = {p.slug: (p.kind, p.stock, p.sold_out) for p in Product.objects.all()}
+    assert products == {
+        "oak-cutting-board": ("shipped", 12, False),
+        "walnut-bowl": ("shipped", 0, True),
+        "carving-class": ("service", 6, False),
+        "bike-tune-up": ("service", None, False),
+        "puncture-repair": ("service", None, False),
+        "wheel-truing": ("service", 20, False),
+    }
+    # A second run leaves what was sold since alone.
+    Product.objects.filter(slug="oak-cutting-board").update(stock=11)
+    call_command("seed_demo")
+    assert Product.objects.get(slug="oak-cutting-board").stock == 11

@@ -22,7 +22,8 @@ from payments.services.connect import (
     onboarding_link_create,
     profile_apply_account,
 )
-from shop.demo_listings import demo_listings_seed
+from payments.services.customers import buyer_customer_ensure
+from shop.demo_listings import KINDS_AND_STOCK, demo_listings_seed
 from shop.models import Product
 from shop.services import product_save
 
@@ -70,6 +71,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} new rows)."))
         if settings.STRIPE_API_BASE:
             self._onboard_all(site_url.rstrip("/"))
+            self._buyer_default_card()
         else:
             self.stdout.write(
                 self.style.WARNING(
@@ -99,7 +101,10 @@ class Command(BaseCommand):
             for title, slug, price, description in products:
                 if Product.objects.filter(slug=slug).exists():
                     continue
+                kind, stock = KINDS_AND_STOCK[slug]
                 product = Product(
+                    kind=kind,
+                    stock=stock,
                     seller=seller,
                     title=title,
                     slug=slug,
@@ -124,6 +129,36 @@ class Command(BaseCommand):
         user.email_verified_at = timezone.now()
         user.save(update_fields=["email_verified_at"])
         return user, True
+
+    # --- The buyer's saved card at the sandbox (network calls, no transaction) ---
+
+    def _buyer_default_card(self) -> None:
+        """The demo buyer gets a saved default card the way the shop saves one: a
+        SetupIntent confirmed with a test Visa, then that payment method set as the
+        Customer's `invoice_settings.default_payment_method`. Once only."""
+        user = User.objects.get(email=BUYER[0])
+        try:
+            customer = buyer_customer_ensure(user_id=user.pk)
+            current = gateway.customer_retrieve(customer=customer)["invoice_settings"]
+            if current.get("default_payment_method"):
+                return
+            intent = gateway.setup_intent_create(
+                customer=customer, attempt="demo", idempotency_key=f"user-{user.pk}-card-demo"
+            )
+            intent = gateway.setup_intent_confirm(
+                setup_intent=intent["id"],
+                payment_method="pm_card_visa",
+                idempotency_key=f"user-{user.pk}-card-demo-confirm",
+            )
+            gateway.customer_default_payment_method_set(
+                customer=customer,
+                payment_method=intent["payment_method"],
+                idempotency_key=f"user-{user.pk}-default-demo",
+            )
+        except gateway.GatewayError as exc:
+            self.stderr.write(self.style.WARNING(f"The demo buyer has no saved card: {exc}"))
+            return
+        self.stdout.write(f"Buyer {BUYER[0]}: a saved Visa ending 4242, the default card.")
 
     # --- Connect onboarding at the sandbox (outside any transaction: network calls) ---
 

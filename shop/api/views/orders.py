@@ -19,6 +19,7 @@ from shop.checkout import (
 )
 from shop.models import Order
 from shop.services import checkout_create
+from shop.shipping import Address, ShippingAddressNeeded, checkout_ship_to
 
 from .. import selectors
 from ..errors import (
@@ -46,7 +47,7 @@ def _client_secrets(order: Order) -> dict[int, str | None]:
     when Stripe cannot be asked just now: the order still reads fine)."""
     try:
         prepared = order_payment_prepare(order=order)
-    except NothingToPay:
+    except (NothingToPay, ShippingAddressNeeded):
         return {}
     except CheckoutPaymentError as exc:
         logger.warning("No client secret for order %s: %s", order.public_id, exc)
@@ -101,6 +102,10 @@ class OrderListCreateView(ApiListView):
         checkout_id = checkout_create(
             buyer=buyer, items=[(item["product"], item["quantity"]) for item in data["items"]]
         )
+        if data.get("shipping"):
+            checkout_ship_to(
+                buyer=buyer, checkout_id=checkout_id, address=Address(**data["shipping"])
+            )
         orders = list(selectors.order_list(buyer=buyer, checkout_id=checkout_id))
         try:
             checkout = checkout_prepare(buyer=buyer, checkout_id=checkout_id)
@@ -149,6 +154,8 @@ class OrderPaymentView(ApiView):
         summary="Prepare (or re-read) the order's PaymentIntent and get its client secret",
         tags=["orders"],
         request=None,
+        description="409 when the order is not awaiting payment, or its goods ship and "
+        "it has no shipping address (check out again with `shipping`).",
         responses={
             200: OrderPaymentSerializer,
             **error_responses(401, 403, 404, 409, 429, 502, 503),

@@ -16,6 +16,7 @@ from .. import selectors
 from ..errors import ApiError, error_responses
 from ..permissions import IsContractor
 from ..serializers import SaleFilterSerializer, SaleSerializer
+from ..shipping_serializers import FulfilInputSerializer
 from .base import ApiListView, ApiView, current_user, validated
 
 
@@ -48,16 +49,18 @@ class SaleFulfilView(ApiView):
         operation_id="sales_fulfil",
         summary="Mark an authorised sale fulfilled; the buyer's card is then charged",
         description="Repeating it on a fulfilled order changes nothing. The capture runs in "
-        "the background: the order moves on to `captured` when Stripe confirms it.",
+        "the background: the order moves on to `captured` when Stripe confirms it. Goods "
+        "that ship may carry a `carrier` and `tracking_number`, shown to the buyer.",
         tags=["sales"],
-        request=None,
-        responses={200: SaleSerializer, **error_responses(401, 403, 404, 409, 429)},
+        request=FulfilInputSerializer,
+        responses={200: SaleSerializer, **error_responses(400, 401, 403, 404, 409, 429)},
     )
     def post(self, request: Request, public_id: uuid.UUID) -> Response:
         seller = current_user(request)
+        tracking = validated(FulfilInputSerializer, request.data)
         order = selectors.sale_get(seller=seller, public_id=public_id)
         try:
-            order_fulfil(order_id=order.pk, seller=seller)
+            order_fulfil(order_id=order.pk, seller=seller, **tracking)
         except InvalidTransition as exc:
             raise ApiError(
                 status_code=409,

@@ -94,6 +94,7 @@ class SellerProductListView(ApiListView):
             currency=data["currency"],
             category=data["category"],
             stock=data["stock"],
+            kind=data["kind"],
         )
         return _answer(request, product.pk, status=201)
 

@@ -4,6 +4,7 @@ Without the browser (or Playwright) the browser tests skip, unless
 REQUIRE_SERVICES is set (CI), where a missing browser is a failure.
 """
 
+import importlib.util
 import os
 
 import pytest
@@ -18,18 +19,16 @@ def _unavailable(reason: str):
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture(scope="package")
+def browser(request):
     if not os.path.exists(CHROMIUM):
         _unavailable(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
+    if importlib.util.find_spec("playwright") is None:
         _unavailable("Playwright is not installed (pip install playwright)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    playwright = request.getfixturevalue("playwright_session")
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

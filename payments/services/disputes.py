@@ -1,0 +1,353 @@
+"""Disputes: follow Stripe's dispute, recover the money from the contractor, answer it.
+
+The platform is the merchant of record, so Stripe withdraws the disputed amount and
+its dispute fee from the platform. What follows, all under the dispute's row lock:
+
+- `dispute_apply` records each `charge.dispute.*` snapshot once and never backwards
+  (the status table, and `last_event_created` for the other fields);
+- when the funds are withdrawn (once), `DISPUTE_RECOVERY=reverse_transfer` takes the
+  disputed amount back from the contractor's transfer for the order — never more than
+  what they were paid for it, nor more than their transfer still holds; what cannot
+  be taken is recorded as the shortfall and the order flagged for staff — as
+  ContractorDebit rows (transfer reversals; the debit task sends them, keyed by the
+  row), or for a checkout's platform charge a DisputeAction reversing the order's
+  Transfer (`_reverse_own_transfer` says why). `DISPUTE_FEE_POLICY=contractor` adds an
+  account debit for Stripe's fee;
+- when the funds are reinstated (a won dispute), a DisputeAction per contractor gives
+  back what their debits took, once those debits are settled.
+
+A checkout's platform charge pays several orders: its dispute's amount is shared
+among them in proportion to what each captured (cumulative half-up rounding, so the
+shares add up to the amount to the cent).
+"""
+
+import logging
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+
+from core import outbox
+from core.commit import after_commit
+from core.money import format_amount
+from core.statemachine import transition_locked
+from notifications import events as notify
+from payments.models import ContractorDebit, Dispute, DisputeAction, Payment, Transfer
+
+from .debits import DebitError, debit_create, transfer_left
+from .intents import order_flag
+from .waits import NotYet
+
+logger = logging.getLogger(__name__)
+
+RECOVERY_POLICIES = ("reverse_transfer", "none")
+FEE_POLICIES = ("platform", "contractor")
+
+
+def recovery_policy() -> str:
+    value = settings.DISPUTE_RECOVERY
+    if value not in RECOVERY_POLICIES:
+        raise ImproperlyConfigured(f"DISPUTE_RECOVERY must be one of {RECOVERY_POLICIES}")
+    return value
+
+
+def fee_policy() -> str:
+    value = settings.DISPUTE_FEE_POLICY
+    if value not in FEE_POLICIES:
+        raise ImproperlyConfigured(f"DISPUTE_FEE_POLICY must be one of {FEE_POLICIES}")
+    return value
+
+
+# --- Stripe's snapshot -----------------------------------------------------------------
+
+
+def payments_of(charge: str, payment_intent: str = "") -> list[Payment]:
+    """Our payments the disputed charge paid (several for a checkout's shared charge)."""
+    found = list(Payment.objects.filter(stripe_charge_id=charge or "-").order_by("pk"))
+    if not found and payment_intent:
+        found = list(Payment.objects.filter(stripe_payment_intent_id=payment_intent).order_by("pk"))
+    return found
+
+
+def _normalised(obj: dict, payment: Payment) -> dict:
+    """The snapshot with Stripe's always-present fields filled in from the payment when
+    a hand-made or trimmed event leaves them out."""
+    return {
+        **obj,
+        "amount": obj.get("amount") or payment.amount_captured or payment.amount,
+        "currency": obj.get("currency") or payment.currency,
+        "status": obj.get("status") or Dispute.Status.NEEDS_RESPONSE,
+    }
+
+
+def _snapshot_fields(obj: dict) -> dict:
+    """Our columns from a Stripe dispute object (amounts in minor units)."""
+    txns = [t for t in obj.get("balance_transactions") or [] if isinstance(t, dict)]
+    withdrawn = [t for t in txns if t.get("amount", 0) < 0]
+    reinstated = [t for t in txns if t.get("amount", 0) > 0]
+    due = (obj.get("evidence_details") or {}).get("due_by")
+    fields = {
+        "amount": obj["amount"],
+        "currency": obj["currency"],
+        "reason": obj.get("reason") or "",
+        "due_by": datetime.fromtimestamp(due, tz=UTC) if due else None,
+    }
+    if withdrawn:
+        fields["fee_amount"] = sum(t.get("fee", 0) for t in withdrawn)
+        fields["fee_currency"] = withdrawn[0].get("currency", obj["currency"])
+    return fields | {
+        "funds_withdrawn": bool(withdrawn),
+        "funds_reinstated": bool(reinstated),
+        "fee_returned": any(t.get("fee", 0) < 0 for t in reinstated),
+    }
+
+
+def _locked_dispute(obj: dict, payment: Payment) -> tuple[Dispute, bool]:
+    """The dispute's row, locked; created from the snapshot the first time."""
+    existing = Dispute.objects.select_for_update().filter(stripe_dispute_id=obj["id"]).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            created = Dispute.objects.create(
+                stripe_dispute_id=obj["id"],
+                stripe_charge_id=obj.get("charge") or payment.stripe_charge_id,
+                stripe_payment_intent_id=obj.get("payment_intent") or "",
+                payment=payment,
+                order_id=payment.order_id,
+                status=obj["status"],
+                amount=obj["amount"],
+                currency=obj["currency"],
+            )
+    except IntegrityError:  # a concurrent delivery created it first
+        return Dispute.objects.select_for_update().get(stripe_dispute_id=obj["id"]), False
+    return Dispute.objects.select_for_update().get(pk=created.pk), True
+
+
+def dispute_apply(obj: dict, *, event_created: int = 0) -> Dispute | None:
+    """Record a `charge.dispute.*` snapshot (idempotent, never backwards) and act on
+    what changed: recovery once the funds are withdrawn, a give-back once reinstated.
+    None when the charge is not one of ours."""
+    payments = payments_of(obj.get("charge") or "", obj.get("payment_intent") or "")
+    if not payments:
+        logger.warning("Dispute %s for an unknown charge", obj.get("id"))
+        return None
+    obj = _normalised(obj, payments[0])
+    with transaction.atomic():
+        dispute, created = _locked_dispute(obj, payments[0])
+        before = (dispute.status, dispute.funds_withdrawn, dispute.funds_reinstated)
+        fields = _snapshot_fields(obj)
+        # Money flags only ever turn on: a late snapshot cannot undo a withdrawal.
+        for flag in ("funds_withdrawn", "funds_reinstated", "fee_returned"):
+            fields[flag] = fields[flag] or getattr(dispute, flag)
+        if event_created < dispute.last_event_created:
+            fields = {k: fields[k] for k in ("funds_withdrawn", "funds_reinstated", "fee_returned")}
+        else:
+            fields["last_event_created"] = event_created
+        _save_changed(dispute, fields)
+        transition_locked(dispute, obj["status"], may_be_late=True)
+        _after_change(dispute, payments, before, created)
+    return dispute
+
+
+def _save_changed(dispute: Dispute, fields: dict) -> None:
+    changed = [name for name, value in fields.items() if getattr(dispute, name) != value]
+    for name in changed:
+        setattr(dispute, name, fields[name])
+    if changed:
+        dispute.save(update_fields=[*changed, "updated_at"])
+
+
+def _after_change(dispute: Dispute, payments: list[Payment], before: tuple, created: bool) -> None:
+    status, withdrawn, reinstated = before
+    if created:
+        for payment in payments:
+            order_flag(order_id=payment.order_id, reason=f"Dispute opened ({dispute.reason})")
+        after_commit(notify.dispute_changed, dispute, "opened")
+    if dispute.funds_withdrawn and not withdrawn and not dispute.funds_reinstated:
+        recovery_decide(dispute, payments)
+    if dispute.funds_reinstated and not reinstated:
+        funds_return_ask(dispute, payments)
+    if dispute.status != status and dispute.status in ("won", "lost", "warning_closed"):
+        after_commit(notify.dispute_changed, dispute, dispute.status)
+
+
+# --- Recovery from the contractor ------------------------------------------------------
+
+
+def shares(total: int, payments: list[Payment]) -> list[int]:
+    """`total` split among `payments` in proportion to what each captured, adding up
+    to `total` exactly (cumulative half-up rounding)."""
+    weights = [p.amount_captured or p.amount for p in payments]
+    whole = sum(weights)
+    if whole <= 0:
+        return [0 for _ in payments]
+    result, running, given = [], 0, 0
+    for weight in weights:
+        running += weight
+        upto = (2 * total * running + whole) // (2 * whole)
+        result.append(upto - given)
+        given = upto
+    return result
+
+
+def recovery_decide(dispute: Dispute, payments: list[Payment]) -> None:
+    """(Dispute locked) The funds were withdrawn: debit the contractors per policy, once."""
+    if dispute.recovery_decided:
+        return
+    shortfall = 0
+    if recovery_policy() == "reverse_transfer":
+        for payment, share in zip(payments, shares(dispute.amount, payments), strict=True):
+            shortfall += _recover_share(dispute, payment, share)
+    if fee_policy() == "contractor" and dispute.fee_amount:
+        fee_currency = dispute.fee_currency or dispute.currency
+        for payment, fee in zip(payments, shares(dispute.fee_amount, payments), strict=True):
+            if fee > 0:
+                shortfall += _debit(dispute, payment, fee, fee_currency, "dispute fee", None)
+    dispute.recovery_decided = True
+    dispute.recovery_shortfall = shortfall
+    dispute.save(update_fields=["recovery_decided", "recovery_shortfall", "updated_at"])
+    if shortfall:
+        order_flag(
+            order_id=dispute.order_id,
+            reason=f"Dispute {dispute}: {format_amount(shortfall, dispute.currency)}"
+            " could not be recovered from the contractor",
+        )
+    after_commit(notify.dispute_changed, dispute, "funds_withdrawn")
+
+
+def _recover_share(dispute: Dispute, payment: Payment, share: int) -> int:
+    """Reverse up to `share` of the order's transfer; returns what could not be."""
+    if payment.status != Payment.Status.CAPTURED:
+        if not payment.shares_intent:
+            # Stripe disputes only captured money: our record of the capture is on its
+            # way (its webhook or the capture task). The event is retried after a backoff.
+            raise NotYet(f"payment {payment.pk} is not recorded as captured yet")
+        # An order of the checkout not fulfilled: its contractor was not paid, and must
+        # not be paid from money the bank took back without staff looking first.
+        order_flag(
+            order_id=payment.order_id,
+            reason=f"Dispute {dispute}: the checkout's charge is disputed; not paid yet",
+        )
+        return 0
+    # The contractor never owes more than they were paid for the order.
+    owed = min(share, max(0, payment.amount_captured - payment.application_fee_amount))
+    if payment.shares_intent:
+        return owed - _reverse_own_transfer(dispute, payment, owed)
+    take = min(owed, transfer_left(payment))
+    missing = owed - take
+    if take > 0:
+        missing += _debit(dispute, payment, take, payment.currency, "disputed amount", payment)
+    return missing
+
+
+def _debit(
+    dispute: Dispute,
+    payment: Payment,
+    amount: int,
+    currency: str,
+    what: str,
+    reversal_of: Payment | None,
+) -> int:
+    """One ContractorDebit for the dispute (a reversal of `reversal_of`'s transfer, or
+    an account debit); returns the amount that could not be debited (0 or `amount`)."""
+    try:
+        debit = debit_create(
+            contractor_id=payment.order.seller_id,
+            amount=amount,
+            currency=currency,
+            reason=f"Dispute {dispute.stripe_dispute_id} ({dispute.reason}): {what}",
+            created_by_id=None,
+            order_id=reversal_of.order_id if reversal_of else None,
+        )
+    except DebitError as exc:
+        logger.warning("Dispute %s: cannot debit %s: %s", dispute, amount, exc)
+        return amount
+    dispute.debits.add(debit)
+    return 0
+
+
+def _reverse_own_transfer(dispute: Dispute, payment: Payment, owed: int) -> int:
+    """A checkout's charge: a DisputeAction reverses the order's Transfer (sent or on
+    its way); returns the amount it takes. Not a ContractorDebit: Stripe reverses such
+    a transfer only from the contractor's available balance, and a debit refused for
+    that cannot be tried again (its idempotency key is fixed), where this row waits
+    and retries with its next key (`refusals`), as TransferReversal does for refunds."""
+    from payments.tasks import dispute_action_execute_task
+
+    from .transfers import taken_back
+
+    transfer = (
+        Transfer.objects.filter(payment=payment)
+        .exclude(status=Transfer.Status.FAILED)
+        .select_related("payment")
+        .first()
+    )
+    take = min(owed, max(0, transfer.amount - taken_back(transfer))) if transfer else 0
+    if take <= 0:
+        return 0
+    action, made = DisputeAction.objects.get_or_create(
+        dispute=dispute,
+        payment=payment,
+        kind=DisputeAction.Kind.REVERSE_TRANSFER,
+        defaults={"amount": take, **outbox.first_dispatch()},
+    )
+    if made:
+        outbox.enqueue_on_commit(dispute_action_execute_task, action.pk)
+    return action.amount
+
+
+# --- Won: the contractor gets it back --------------------------------------------------
+
+
+def funds_return_ask(dispute: Dispute, payments: list[Payment]) -> None:
+    """(Dispute locked) Funds reinstated: one give-back per contractor's order whose
+    debits the dispute made (the amount is fixed once those debits settled)."""
+    from payments.tasks import dispute_action_execute_task
+
+    if not dispute.recovery_decided:
+        return  # nothing was taken (the reinstatement came first): nothing to give back
+    for payment in payments:
+        if not (
+            _debits_for(dispute, payment).exists() or _reversals_for(dispute, payment).exists()
+        ):
+            continue
+        action, made = DisputeAction.objects.get_or_create(
+            dispute=dispute,
+            payment=payment,
+            kind=DisputeAction.Kind.RETURN_FUNDS,
+            defaults=outbox.first_dispatch(),
+        )
+        if made:
+            outbox.enqueue_on_commit(dispute_action_execute_task, action.pk)
+
+
+def _debits_for(dispute: Dispute, payment: Payment):
+    """The dispute's debits of this order's contractor: the reversal of the order's
+    transfer, and the fee debit when the contractor paid it and Stripe returned it."""
+    debits = dispute.debits.filter(contractor_id=payment.order.seller_id, currency=payment.currency)
+    reversal = debits.filter(order_id=payment.order_id)
+    if dispute.fee_returned:
+        return reversal | debits.filter(order__isnull=True)
+    return reversal
+
+
+def _reversals_for(dispute: Dispute, payment: Payment):
+    return dispute.actions.filter(kind=DisputeAction.Kind.REVERSE_TRANSFER, payment=payment)
+
+
+def return_amount(dispute: Dispute, payment: Payment) -> int | None:
+    """What to give back: what the debits and reversals took. None while one of them
+    is still pending."""
+    debits = _debits_for(dispute, payment)
+    reversals = _reversals_for(dispute, payment)
+    if (
+        debits.filter(status=ContractorDebit.Status.PENDING).exists()
+        or reversals.filter(status=DisputeAction.Status.PENDING).exists()
+    ):
+        return None
+    taken = debits.filter(status=ContractorDebit.Status.SUCCEEDED).aggregate(t=Sum("amount"))
+    reversed_ = reversals.filter(status=DisputeAction.Status.SUCCEEDED).aggregate(t=Sum("amount"))
+    return (taken["t"] or 0) + (reversed_["t"] or 0)

@@ -1,0 +1,153 @@
+"""Shipping addresses: where a checkout of shipped goods goes, and what Stripe is told.
+
+A checkout whose orders ship asks the buyer for an address before the pay step
+(shop/checkout_shipping_views.py). The address is copied onto each of its orders
+(the contractor reads it on the sale) and remembered as the buyer's SavedAddress
+for their next checkout. The PaymentIntent is made after that, with the address as
+its `shipping` (payments.services.intents), so the address is fixed once the
+checkout's intent exists: Stripe would answer a second create with other
+parameters under the same idempotency key with an error.
+"""
+
+import uuid
+from dataclasses import asdict, dataclass
+
+from django.db import transaction
+
+from accounts.models import User
+from payments.models import Payment
+
+from .models import Order, SavedAddress
+from .selectors import PAYABLE_ORDER_STATUSES
+
+FIELDS = ("name", "line1", "line2", "city", "postal_code", "state", "country")
+
+
+class ShippingAddressNeeded(Exception):
+    """Goods of the checkout ship and it has no address yet: no PaymentIntent is made
+    without one (the message is fit to show)."""
+
+    def __init__(self) -> None:
+        super().__init__("These items ship: give a shipping address before paying.")
+
+
+class AddressLocked(Exception):
+    """The checkout's payment was already prepared with an address: it stays."""
+
+
+@dataclass(frozen=True)
+class Address:
+    """A postal address as the buyer typed it (checked by ShippingAddressForm)."""
+
+    name: str
+    line1: str
+    city: str
+    country: str
+    line2: str = ""
+    postal_code: str = ""
+    state: str = ""
+
+    @classmethod
+    def of_order(cls, order: Order) -> "Address | None":
+        """The order's address, or None when it has none."""
+        if not order.shipping_line1:
+            return None
+        return cls(**{name: getattr(order, f"shipping_{name}") for name in FIELDS})
+
+    @classmethod
+    def of_saved(cls, saved: SavedAddress) -> "Address":
+        return cls(**{name: getattr(saved, name) for name in FIELDS})
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        """The address as written on a parcel, one line each, empty parts left out."""
+        town = " ".join(part for part in (self.postal_code, self.city) if part)
+        return [
+            line
+            for line in (self.name, self.line1, self.line2, town, self.state, self.country)
+            if line
+        ]
+
+    def to_stripe(self) -> dict:
+        """The PaymentIntent's `shipping`: name and address, empty parts left out
+        (an empty form value would ask Stripe to clear the field)."""
+        address = {
+            key: value
+            for key, value in (
+                ("line1", self.line1),
+                ("line2", self.line2),
+                ("city", self.city),
+                ("postal_code", self.postal_code),
+                ("state", self.state),
+                ("country", self.country),
+            )
+            if value
+        }
+        return {"name": self.name, "address": address}
+
+
+def order_shipping(order: Order) -> dict | None:
+    """What the order's PaymentIntent carries as `shipping` (None: nothing ships)."""
+    address = Address.of_order(order) if order.requires_shipping else None
+    return address.to_stripe() if address is not None else None
+
+
+def saved_address_get(*, buyer: User) -> Address | None:
+    """The address the buyer last shipped to, if any."""
+    saved = SavedAddress.objects.filter(buyer=buyer).first()
+    return Address.of_saved(saved) if saved is not None else None
+
+
+def checkout_address_needed(*, buyer: User, checkout_id: uuid.UUID) -> bool:
+    """Some unpaid order of the checkout ships and has no address yet."""
+    return any(order.shipping_missing for order in _unpaid(buyer, checkout_id))
+
+
+def checkout_shipping_orders(*, buyer: User, checkout_id: uuid.UUID) -> list[Order]:
+    """The checkout's unpaid orders that ship (empty: nothing asks for an address)."""
+    return [order for order in _unpaid(buyer, checkout_id) if order.requires_shipping]
+
+
+def _unpaid(buyer: User, checkout_id: uuid.UUID) -> list[Order]:
+    return list(
+        Order.objects.filter(
+            buyer=buyer, checkout_id=checkout_id, status__in=PAYABLE_ORDER_STATUSES
+        ).order_by("pk")
+    )
+
+
+def checkout_ship_to(*, buyer: User, checkout_id: uuid.UUID, address: Address) -> int:
+    """Ship the checkout's unpaid orders that ship to `address`, and remember it as
+    the buyer's address for next time; returns how many orders took it.
+
+    Under the orders' row locks, so a pay page preparing the intent at the same
+    moment sees either no address (and sends the buyer here) or this one. Raises
+    AddressLocked once an order's PaymentIntent exists: it was made with the
+    address it has.
+    """
+    changes = {f"shipping_{name}": value for name, value in address.as_dict().items()}
+    with transaction.atomic():
+        orders = list(
+            Order.objects.select_for_update()
+            .filter(
+                buyer=buyer,
+                checkout_id=checkout_id,
+                status__in=PAYABLE_ORDER_STATUSES,
+                requires_shipping=True,
+            )
+            .order_by("pk")
+        )
+        if all(Address.of_order(order) == address for order in orders):
+            return len(orders)  # the same again (a retried request): nothing changes
+        prepared = Payment.objects.filter(order__in=orders, stripe_payment_intent_id__gt="")
+        if prepared.exists():
+            raise AddressLocked("This checkout's payment is ready: its address can't change.")
+        for order in orders:
+            for field, value in changes.items():
+                setattr(order, field, value)
+            order.save(update_fields=[*changes, "updated_at"])
+        if orders:
+            SavedAddress.objects.update_or_create(buyer=buyer, defaults=address.as_dict())
+    return len(orders)
