@@ -202,7 +202,9 @@ def balances_sweep(
 
 
 # Stripe's payout statuses in the order they happen; the last three are final.
-PAYOUT_PROGRESS = {"pending": 0, "in_transit": 1, "paid": 2, "failed": 2, "canceled": 2}
+# A payout Stripe reported paid can still fail later (the bank returns it), never the
+# other way round: failed is the last word.
+PAYOUT_PROGRESS = {"pending": 0, "in_transit": 1, "paid": 2, "canceled": 2, "failed": 3}
 
 
 def payout_apply(*, payout: dict, account: str) -> Payout | None:

@@ -152,6 +152,20 @@ def test_payouts_never_go_backwards():
     assert Payout.objects.count() == 1
 
 
+def test_a_paid_payout_that_the_bank_returns_is_failed_for_good():
+    onboarded()
+    base = {"id": "po_1", "amount": 2220, "currency": "usd", "arrival_date": 1_800_000_000}
+    connect.payout_apply(payout={**base, "status": "paid"}, account="acct_c1")
+    connect.payout_apply(
+        payout={**base, "status": "failed", "failure_code": "account_closed"}, account="acct_c1"
+    )
+    assert Payout.objects.get().status == "failed"
+    connect.payout_apply(payout={**base, "status": "paid"}, account="acct_c1")  # late
+    payout = Payout.objects.get()
+    assert payout.status == "failed"
+    assert payout.failure_code == "account_closed"
+
+
 def test_account_debit_is_executed_once_with_the_debit_key(
     gw, staff_user, django_capture_on_commit_callbacks
 ):
