@@ -74,22 +74,23 @@ def evidence_clean(data: dict) -> dict[str, str]:
 
 def evidence_prefill(dispute: Dispute) -> dict[str, str]:
     """The order's facts as evidence, for staff to check before submitting: what was
-    bought, by whom, the receipt, shipping (when the order has shipping fields)."""
+    bought, by whom, the receipt, where it was shipped and how to follow it."""
+    from shop.shipping import Address
+
     order = dispute.order
+    address = Address.of_order(order)
     items = list(order.items.select_related("product"))
     lines = [f"{item.quantity} × {item.title}" for item in items]
     lines += [
         item.product.description for item in items if item.product and item.product.description
     ]
-    fulfilled = getattr(order, "fulfilled_at", None) or getattr(order, "shipped_at", None)
     facts = {
         "product_description": "\n".join(lines),
         "customer_name": getattr(order.buyer, "get_full_name", lambda: "")() or "",
         "customer_email_address": order.buyer.email,
-        "shipping_address": _text(getattr(order, "shipping_address", "")),
-        "shipping_carrier": _text(getattr(order, "shipping_carrier", "")),
-        "shipping_tracking_number": _text(getattr(order, "tracking_number", "")),
-        "shipping_date": fulfilled.date().isoformat() if fulfilled else "",
+        "shipping_address": "\n".join(address.lines()) if address else "",
+        "shipping_carrier": _text(order.carrier),
+        "shipping_tracking_number": _text(order.tracking_number),
         "uncategorized_text": (
             f"Order {order.public_id}, paid {order.amount_display} on "
             f"{order.created_at.date().isoformat()} (payment {dispute.stripe_payment_intent_id},"

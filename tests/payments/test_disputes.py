@@ -11,6 +11,7 @@ from payments.models import ContractorDebit, Dispute, DisputeAction, Payment
 from payments.services import dispute_actions, disputes
 from payments.services.dispute_actions import DisputeError
 from payments.services.waits import NotYet
+from shop.models import Order
 from tests.factories import (
     ContractorFactory,
     OrderFactory,
@@ -262,6 +263,24 @@ def test_prefilled_evidence_holds_the_orders_facts(payment):
     assert "Walnut bowl" in facts["product_description"]
     assert facts["customer_email_address"] == payment.order.buyer.email
     assert "ch_disputed" in facts["uncategorized_text"]
+    assert "shipping_address" not in facts  # a service: nothing was shipped
+
+
+def test_prefilled_evidence_holds_where_it_was_shipped_and_the_tracking(payment):
+    Order.objects.filter(pk=payment.order_id).update(
+        shipping_name="Eve Example",
+        shipping_line1="1 Infinite Loop",
+        shipping_city="Cupertino",
+        shipping_postal_code="95014",
+        shipping_state="CA",
+        shipping_country="US",
+        carrier="UPS",
+        tracking_number="1Z999AA10123456784",
+    )
+    facts = dispute_actions.evidence_prefill(apply(snapshot(), 100))
+    assert facts["shipping_address"] == "Eve Example\n1 Infinite Loop\n95014 Cupertino\nCA\nUS"
+    assert facts["shipping_carrier"] == "UPS"
+    assert facts["shipping_tracking_number"] == "1Z999AA10123456784"
 
 
 def test_draft_then_submit_send_the_evidence(payment, fake_update):
