@@ -56,6 +56,17 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=rank)  # stable: each module keeps its own order
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    """The suite makes thousands of users and logins: MD5 instead of PBKDF2's million
+    rounds (a third of a second each on a CI core). The processes of the demo, the
+    journeys and the fault suite keep the real hasher."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(scope="session")
 def playwright_session():
     """One Playwright per test process, started when a browser test first needs it.
