@@ -159,24 +159,6 @@ def requirements_due(profile, due: list[str], labels: list[str]) -> None:
     )
 
 
-def dispute_opened(order, dispute: dict) -> None:
-    """A buyer disputed a charge: every active staff member hears of it."""
-    context = {
-        **_order_context(order),
-        "dispute_id": dispute.get("id", ""),
-        "reason": dispute.get("reason") or "unspecified",
-    }
-    link = reverse("admin:shop_order_change", args=[order.pk])
-    for staff in User.objects.filter(is_staff=True, is_active=True):
-        notify(
-            recipient=staff,
-            kind="dispute_opened",
-            key=str(dispute.get("id")),
-            context=context,
-            link=link,
-        )
-
-
 # --- Disputes: who hears of each step, and what it means for them --------------------
 
 # step → {audience: (headline, message)}; "{…}" are filled from the dispute's context.
@@ -187,6 +169,10 @@ DISPUTE_MESSAGES = {
             "The buyer's bank disputed the payment of {amount} ({reason}). We answer it"
             " with the order's facts; answer by {due_by}. If it is lost, the disputed"
             " amount is taken back from what you were paid for the order.",
+        ),
+        "staff": (
+            "Dispute opened for order {short_id}",
+            "The buyer's bank disputed {amount} ({reason}). Evidence is due by {due_by}.",
         ),
     },
     "funds_withdrawn": {
@@ -277,8 +263,6 @@ def dispute_changed(dispute, step: str) -> None:
     """A dispute took a step (opened, funds withdrawn, evidence submitted, won, lost,
     inquiry closed): each person it concerns hears once per step."""
     context = _dispute_context(dispute)
-    if step == "opened":
-        dispute_opened(dispute.order, {"id": dispute.stripe_dispute_id, "reason": dispute.reason})
     links = _dispute_links(dispute)
     for audience, (headline, message) in DISPUTE_MESSAGES.get(step, {}).items():
         text = {"headline": headline.format(**context), "message": message.format(**context)}

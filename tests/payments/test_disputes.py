@@ -101,7 +101,7 @@ def test_opened_dispute_is_recorded_flagged_and_told(payment, django_capture_on_
     assert payment.order.flagged
     assert "fraudulent" in payment.order.flag_reason
     kinds = sorted(Notification.objects.values_list("kind", flat=True))
-    assert kinds == ["dispute_opened", "dispute_seller"]
+    assert kinds == ["dispute_seller", "dispute_staff"]
 
 
 def test_repeated_and_older_events_change_nothing(payment):
