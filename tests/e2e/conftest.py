@@ -53,13 +53,8 @@ def chromium():
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
-def _fresh_artifacts():
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # no stale screenshots of renamed tests
-
-
 @pytest.fixture(scope="package")
-def browser(chromium, playwright_session, _fresh_artifacts):
+def browser(chromium, playwright_session):
     """One Chromium for the e2e tests, stopped when they are done (Playwright itself
     is the session's: tests/conftest.py)."""
     browser = playwright_session.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
@@ -126,7 +121,11 @@ def artifacts_folder(node) -> Path:
 
 @pytest.fixture
 def shot(page, request):
-    """`shot("step")` saves a screenshot of the page as the test's next step."""
+    """`shot("step")` saves a screenshot of the page as the test's next step.
+
+    Each test empties only its own folder: under xdist a session-wide clean-up runs
+    once per worker and deleted screenshots that another worker was writing.
+    """
     folder = artifacts_folder(request.node)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)

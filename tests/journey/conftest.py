@@ -7,7 +7,7 @@ only talks to it through the browser: no ORM, no patched settings.
 
 Without Chromium or Playwright the journey skips, unless REQUIRE_SERVICES is set
 (CI), where that is a failure. Screenshots of every step, the step timings and the
-demo's logs end up in test-artifacts/journey/.
+demo's logs end up in test-artifacts/journey/<module>/.
 """
 
 import importlib.util
@@ -70,12 +70,18 @@ class Site:
         raise AssertionError(f"no email to {to} with a link to {path_part}")
 
 
-@pytest.fixture(scope="session")
-def artifacts():
-    """Emptied once per run: each journey module adds its own screenshots."""
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True)
-    return ARTIFACTS
+@pytest.fixture(scope="module")
+def artifacts(request):
+    """test-artifacts/journey/<module>/, emptied when that module starts.
+
+    One folder per module, not one emptied per session: under xdist each worker
+    runs session fixtures itself, and one worker's clean-up deleted the logs and
+    screenshots another worker's journey was writing.
+    """
+    folder = ARTIFACTS / request.module.__name__.rsplit(".", 1)[-1]
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +97,9 @@ def demo(chromium, artifacts, tmp_path_factory, request):
     # Hermetic, whatever CI exports: SQLite and the embedded broker under VAR_DIR.
     env.update(REDIS_URL="", CELERY_BROKER_URL="")
     env.pop("DATABASE_URL", None)
-    # A log of its own per module: the launcher appends, and a banner left by an
-    # earlier module's demo must not pass for this one's.
-    launcher = Demo(env, ARTIFACTS / f"demo-{request.module.__name__.rsplit('.', 1)[-1]}.out")
+    # A log of its own per module (in the module's own folder): the launcher
+    # appends, and a banner left by an earlier module's demo must not pass for this one's.
+    launcher = Demo(env, artifacts / "demo.out")
     try:
         # A wait, not a speed check: a busy CI machine migrates and seeds slowly.
         started = time.monotonic()
@@ -114,7 +120,7 @@ def demo(chromium, artifacts, tmp_path_factory, request):
             launcher.kill()
         # The processes' own logs, beside the screenshots, for a failed CI run.
         if (var_dir / "log").is_dir():
-            shutil.copytree(var_dir / "log", ARTIFACTS / "log", dirs_exist_ok=True)
+            shutil.copytree(var_dir / "log", artifacts / "log", dirs_exist_ok=True)
     if stopped_by_itself:
         # What the launcher printed after its banner: which child died, and its last lines.
         tail = launcher.output().split("Press Ctrl-C to stop everything.", 1)[-1].strip()
@@ -179,16 +185,16 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture
-def journey(demo, browser, request):
-    journey = Journey(browser, ARTIFACTS)
+def journey(demo, browser, artifacts, request):
+    journey = Journey(browser, artifacts)
     journey.timings.append(("`python -m config.demo` ready (before the test)", demo.ready_in))
     yield journey
     if getattr(request.node, "journey_failed", False):
         for number, page in enumerate(journey.pages, 1):  # where each person was left
-            page.screenshot(path=str(ARTIFACTS / f"failed-{number}.png"), full_page=True)
+            page.screenshot(path=str(artifacts / f"failed-{number}.png"), full_page=True)
     for context in journey.contexts:
         context.close()
     report = journey.report()
-    (ARTIFACTS / "timings.txt").write_text(report + "\n")
+    (artifacts / "timings.txt").write_text(report + "\n")
     print(report)
     assert not journey.errors, f"JavaScript errors on the pages: {journey.errors}"

@@ -6,7 +6,8 @@ for them in admin; the demo buyer pays two contractors at once with 4242…, pay
 new contractor with the 3-D Secure card, and is declined with 4000…0002; Alice
 fulfils her order and the worker captures it; her dashboard shows the pending
 balance; staff refund part of the order in admin; the buyer sees it partially
-refunded, and is told so. Every step leaves a screenshot in test-artifacts/journey/.
+refunded, and is told so. Every step leaves a screenshot in
+test-artifacts/journey/test_journey/.
 """
 
 import re

@@ -5,8 +5,7 @@ the sandbox and lists a shipped product with a photo (a PNG drawn here with Pill
 A new buyer buys it, giving a shipping address before the pay step. The contractor
 reads the address on the sale and marks it fulfilled with a carrier and tracking
 number; the buyer sees them on the order and in the email that tells them it was
-charged. Screenshots (NN-seller-….png) go to test-artifacts/journey/ beside the
-main journey's.
+charged. Screenshots (NN-seller-….png) go to test-artifacts/journey/test_seller_journey/.
 """
 
 import re
