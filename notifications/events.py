@@ -5,6 +5,8 @@ transaction, only when the status actually moved; the notification keys make a
 second call for the same event a no-op anyway.
 """
 
+from collections.abc import Iterator
+
 from django.urls import reverse
 
 from accounts.models import User
@@ -228,52 +230,56 @@ DISPUTE_MESSAGES = {
 }
 
 
-def _dispute_context(dispute) -> dict:
-    order = dispute.order
+def _dispute_context(dispute, order=None, amount: int | None = None) -> dict:
+    """The dispute's facts for one order it concerns (by default its first): a
+    checkout's charge pays several orders, each contractor hears of their own."""
+    order = order or dispute.order
     due = dispute.due_by.strftime("%Y-%m-%d %H:%M UTC") if dispute.due_by else "the deadline"
     return {
         **_order_context(order),
         "dispute": dispute,
         "dispute_id": dispute.stripe_dispute_id,
-        "reason": dispute.reason.replace("_", " ") or "unspecified",
-        "amount": format_amount(dispute.amount, dispute.currency),
+        "reason": dispute.reason_label,
+        "amount": format_amount(dispute.amount if amount is None else amount, dispute.currency),
         "fee": format_amount(dispute.fee_amount, dispute.fee_currency or dispute.currency),
         "due_by": due,
     }
 
 
-def _dispute_recipients(dispute, audience: str):
+def _dispute_audiences(dispute) -> Iterator[tuple[str, object, dict, str]]:
+    """(audience, person, context, link) for everyone a dispute concerns: the buyer,
+    each contractor the charge paid (with their order and their share of the disputed
+    amount), and active staff."""
+    from payments.services.disputes import payments_of, shares
+
     order = dispute.order
-    if audience == "buyer":
-        return [order.buyer]
-    if audience == "seller":
-        return [order.seller]
-    return list(User.objects.filter(is_staff=True, is_active=True))
-
-
-def _dispute_links(dispute) -> dict[str, str]:
-    return {
-        "buyer": _buyer_link(dispute.order),
-        "seller": _sales_link(),
-        "staff": reverse("admin:payments_dispute_change", args=[dispute.pk]),
-    }
+    yield "buyer", order.buyer, _dispute_context(dispute), _buyer_link(order)
+    payments = payments_of(dispute.stripe_charge_id) or [dispute.payment]
+    for payment, share in zip(payments, shares(dispute.amount, payments), strict=True):
+        own = payment.order
+        link = reverse("shop:sale_detail", args=[own.public_id])
+        yield "seller", own.seller, _dispute_context(dispute, own, share), link
+    staff_link = reverse("admin:payments_dispute_change", args=[dispute.pk])
+    for person in User.objects.filter(is_staff=True, is_active=True):
+        yield "staff", person, _dispute_context(dispute), staff_link
 
 
 def dispute_changed(dispute, step: str) -> None:
     """A dispute took a step (opened, funds withdrawn, evidence submitted, won, lost,
     inquiry closed): each person it concerns hears once per step."""
-    context = _dispute_context(dispute)
-    links = _dispute_links(dispute)
-    for audience, (headline, message) in DISPUTE_MESSAGES.get(step, {}).items():
+    messages = DISPUTE_MESSAGES.get(step, {})
+    for audience, person, context, link in _dispute_audiences(dispute):
+        if audience not in messages:
+            continue
+        headline, message = messages[audience]
         text = {"headline": headline.format(**context), "message": message.format(**context)}
-        for person in _dispute_recipients(dispute, audience):
-            notify(
-                recipient=person,
-                kind=f"dispute_{audience}",
-                key=f"{dispute.stripe_dispute_id}:{step}",
-                context={**context, **text},
-                link=links[audience],
-            )
+        notify(
+            recipient=person,
+            kind=f"dispute_{audience}",
+            key=f"{dispute.stripe_dispute_id}:{step}",
+            context={**context, **text},
+            link=link,
+        )
 
 
 def dispute_action_failed(action) -> None:
@@ -284,31 +290,32 @@ def dispute_action_failed(action) -> None:
         "headline": f"Stripe refused: {action.get_kind_display()} ({dispute.stripe_dispute_id})",
         "message": action.failure_message,
     }
-    for person in _dispute_recipients(dispute, "staff"):
+    for person in User.objects.filter(is_staff=True, is_active=True):
         notify(
             recipient=person,
             kind="dispute_staff",
             key=f"{dispute.stripe_dispute_id}:action-{action.pk}-failed",
             context={**context, **text},
-            link=_dispute_links(dispute)["staff"],
+            link=reverse("admin:payments_dispute_change", args=[dispute.pk]),
         )
 
 
 def dispute_funds_returned(action) -> None:
-    """A won dispute's money went back to the contractor."""
+    """A won dispute's money went back to the contractor of the order it was taken from."""
     dispute = action.dispute
-    context = _dispute_context(dispute)
+    order = action.payment.order
+    context = _dispute_context(dispute, order)
     returned = format_amount(action.amount, dispute.currency)
     text = {
         "headline": f"{returned} back for order {context['short_id']}",
         "message": f"The dispute was won: the {returned} taken back for it is yours again.",
     }
     notify(
-        recipient=dispute.order.seller,
+        recipient=order.seller,
         kind="dispute_seller",
         key=f"{dispute.stripe_dispute_id}:returned-{action.pk}",
         context={**context, **text},
-        link=_sales_link(),
+        link=reverse("shop:sale_detail", args=[order.public_id]),
     )
 
 

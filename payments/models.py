@@ -394,18 +394,30 @@ class Transfer(OutboxRow):
     Written *pending* in the transaction that marks the order's payment captured, and
     sent by a task whose idempotency key is this row's (core/outbox.py). A contractor is
     never paid before that: no row exists for an order not fulfilled.
+
+    An order fulfilled while the buyer's bank disputes the charge is not paid until
+    the dispute closes (*on hold*): won, the transfer goes as asked; lost, the order's
+    share of the dispute is `withheld` from it first (payments/services/disputes.py),
+    and a transfer the dispute took whole is never sent (*withheld*, amount 0).
     """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        ON_HOLD = "on_hold", "On hold: the charge is disputed"
         SUCCEEDED = "succeeded", "Sent"
         FAILED = "failed", "Refused by Stripe"
+        WITHHELD = "withheld", "Not sent: a lost dispute took it"
 
     TRANSITIONS = {
-        Status.PENDING: frozenset({Status.SUCCEEDED, Status.FAILED}),
+        # Withheld: a lost dispute took all of an order's transfer before it was sent.
+        Status.PENDING: frozenset(
+            {Status.SUCCEEDED, Status.FAILED, Status.ON_HOLD, Status.WITHHELD}
+        ),
+        Status.ON_HOLD: frozenset({Status.PENDING}),
         Status.SUCCEEDED: frozenset(),
         # Staff may send a refused transfer again once its cause is fixed (admin).
         Status.FAILED: frozenset({Status.PENDING}),
+        Status.WITHHELD: frozenset(),
     }
 
     payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="transfer")
@@ -415,6 +427,8 @@ class Transfer(OutboxRow):
     transfer_group = models.CharField(max_length=255)
     # The checkout's charge the money comes from (`source_transaction`).
     source_charge = models.CharField(max_length=255)
+    # Kept back from `amount` (what is sent) for the order's share of a lost dispute.
+    withheld = models.PositiveBigIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     stripe_transfer_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     refusals = models.PositiveIntegerField(default=0, help_text=REFUSALS_HELP)
@@ -427,7 +441,8 @@ class Transfer(OutboxRow):
         indexes = [models.Index(fields=["status", "due_at"], name="payments_transfer_work_idx")]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(amount__gt=0), name="payments_transfer_amount_positive"
+                condition=models.Q(amount__gt=0) | models.Q(status="withheld"),
+                name="payments_transfer_amount_positive",
             ),
             models.CheckConstraint(
                 condition=models.Q(currency__regex=CURRENCY_CODE),
@@ -737,6 +752,11 @@ class Dispute(models.Model):
     def is_open(self) -> bool:
         """Evidence can still be saved, submitted, or the dispute accepted."""
         return self.status in self.OPEN
+
+    @property
+    def reason_label(self) -> str:
+        """Stripe's reason in words ("product_not_received" → "product not received")."""
+        return self.reason.replace("_", " ") or "unspecified"
 
 
 class DisputeAction(OutboxRow):

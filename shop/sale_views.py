@@ -25,7 +25,8 @@ def _sale(request, public_id) -> Order:
 @login_required
 def sale_detail(request, public_id):
     order = _sale(request, public_id)
-    return render(request, "shop/sale_detail.html", {"order": order, "form": FulfilForm()})
+    context = {"order": order, "form": FulfilForm(), "money": selectors.sale_money(order)}
+    return render(request, "shop/sale_detail.html", context)
 
 
 @login_required
@@ -36,7 +37,8 @@ def sales_fulfil(request, public_id):
     order = _sale(request, public_id)
     form = FulfilForm(request.POST)
     if not form.is_valid():
-        return render(request, "shop/sale_detail.html", {"order": order, "form": form}, status=400)
+        context = {"order": order, "form": form, "money": selectors.sale_money(order)}
+        return render(request, "shop/sale_detail.html", context, status=400)
     try:
         order_fulfil(order_id=order.pk, seller=request.user, **form.cleaned_data)
     except InvalidTransition:

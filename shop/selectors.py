@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from accounts.models import User
-from payments.models import Payment
+from payments.models import Dispute, Payment, Transfer
 
 from .models import Category, ListingStatus, Order, OrderItem, Product, ProductPhoto, Storefront
 
@@ -287,3 +287,23 @@ def sale_list(*, seller: User, status: str = "") -> QuerySet[Order]:
 def sale_get(*, seller: User, public_id: uuid.UUID) -> Order:
     """One of the contractor's sales (raises Order.DoesNotExist for anyone else's)."""
     return _with_details(Order.objects.filter(seller=seller)).get(public_id=public_id)
+
+
+@dataclass(frozen=True)
+class SaleMoney:
+    """What the contractor is told about being paid for a sale: a dispute of its
+    charge, and the transfer of a checkout's charge (None for a destination charge,
+    which pays at capture)."""
+
+    dispute: Dispute | None
+    transfer: Transfer | None
+
+
+def sale_money(order: Order) -> SaleMoney:
+    payment = order.payments.exclude(stripe_charge_id="").order_by("-pk").first()
+    if payment is None:
+        return SaleMoney(dispute=None, transfer=None)
+    dispute = (
+        Dispute.objects.filter(stripe_charge_id=payment.stripe_charge_id).order_by("pk").last()
+    )
+    return SaleMoney(dispute=dispute, transfer=Transfer.objects.filter(payment=payment).first())

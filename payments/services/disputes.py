@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 RECOVERY_POLICIES = ("reverse_transfer", "none")
 FEE_POLICIES = ("platform", "contractor")
+CLOSED = (Dispute.Status.WON, Dispute.Status.LOST, Dispute.Status.WARNING_CLOSED)
 
 
 def recovery_policy() -> str:
@@ -170,7 +171,8 @@ def _after_change(dispute: Dispute, payments: list[Payment], before: tuple, crea
         recovery_decide(dispute, payments)
     if dispute.funds_reinstated and not reinstated:
         funds_return_ask(dispute, payments)
-    if dispute.status != status and dispute.status in ("won", "lost", "warning_closed"):
+    if dispute.status != status and dispute.status in CLOSED:
+        held_transfers_release(dispute, payments)
         after_commit(notify.dispute_changed, dispute, dispute.status)
 
 
@@ -285,6 +287,8 @@ def _reverse_own_transfer(dispute: Dispute, payment: Payment, owed: int) -> int:
         .select_related("payment")
         .first()
     )
+    if transfer is not None and transfer.status == Transfer.Status.ON_HOLD:
+        return owed  # never sent: the hold keeps it until the dispute closes
     take = min(owed, max(0, transfer.amount - taken_back(transfer))) if transfer else 0
     if take <= 0:
         return 0
@@ -297,6 +301,60 @@ def _reverse_own_transfer(dispute: Dispute, payment: Payment, owed: int) -> int:
     if made:
         outbox.enqueue_on_commit(dispute_action_execute_task, action.pk)
     return action.amount
+
+
+# --- Orders fulfilled while the charge is disputed ---------------------------------
+
+
+def transfer_dispute_hold(transfer: Transfer) -> None:
+    """(Transfer locked, pending, about to be sent) A checkout's charge the buyer's bank
+    disputes pays a contractor who fulfilled only after the dispute opened: their
+    transfer waits *on hold* until it closes (`held_transfers_release`), rather than
+    paying out money the bank may take back. Once it is lost, the order's share of the
+    dispute is withheld from the transfer — what a reversal would have taken had it
+    been sent — and a transfer the share takes whole is never sent.
+
+    A transfer that recovery already reverses (it was on its way when the funds were
+    withdrawn) goes as asked, and so does every transfer without `reverse_transfer`.
+    """
+    if recovery_policy() != "reverse_transfer":
+        return
+    dispute = Dispute.objects.filter(stripe_charge_id=transfer.source_charge).order_by("pk").last()
+    if dispute is None or dispute.status in (Dispute.Status.WON, Dispute.Status.WARNING_CLOSED):
+        return
+    payment = transfer.payment
+    if _reversals_for(dispute, payment).exists():
+        return
+    if dispute.status != Dispute.Status.LOST:
+        transition_locked(transfer, Transfer.Status.ON_HOLD)
+        order_flag(
+            order_id=payment.order_id,
+            reason=f"Dispute {dispute}: the contractor's transfer is on hold until it closes",
+        )
+        return
+    payments = payments_of(dispute.stripe_charge_id)
+    share = dict(zip([p.pk for p in payments], shares(dispute.amount, payments), strict=True))
+    withheld = min(share.get(payment.pk, 0), payment.transfer_amount)
+    changes = {"withheld": withheld, "amount": payment.transfer_amount - withheld}
+    if withheld == payment.transfer_amount:
+        transition_locked(transfer, Transfer.Status.WITHHELD, changes=changes)
+    elif withheld != transfer.withheld:
+        for name, value in changes.items():
+            setattr(transfer, name, value)
+        transfer.save(update_fields=[*changes, "updated_at"])
+
+
+def held_transfers_release(dispute: Dispute, payments: list[Payment]) -> None:
+    """(Dispute locked, just closed) Transfers on hold for it go to be sent: in full
+    when it is won, less the order's share when lost (`transfer_dispute_hold`)."""
+    from payments.tasks import transfer_execute_task
+
+    held = Transfer.objects.select_for_update().filter(
+        payment__in=payments, status=Transfer.Status.ON_HOLD
+    )
+    for transfer in held:
+        transition_locked(transfer, Transfer.Status.PENDING, changes=outbox.first_dispatch())
+        outbox.enqueue_on_commit(transfer_execute_task, transfer.pk)
 
 
 # --- Won: the contractor gets it back --------------------------------------------------

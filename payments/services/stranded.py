@@ -64,9 +64,10 @@ def refunds_unsent(now: datetime) -> QuerySet:
 
 
 def transfers_unsent(now: datetime) -> QuerySet:
-    """Contractors' transfers for fulfilled orders not made yet."""
+    """Contractors' transfers for fulfilled orders not made yet (counted from when
+    they were last asked for: a transfer on hold for a dispute may wait for weeks)."""
     return Transfer.objects.filter(
-        status=Transfer.Status.PENDING, created_at__lt=overdue_before(now)
+        status=Transfer.Status.PENDING, updated_at__lt=overdue_before(now)
     )
 
 

@@ -69,9 +69,15 @@ def transfer_execute(*, transfer_id: int) -> Transfer:
     and flags the order for staff; an unreachable Stripe raises GatewayUnavailable for
     the task to retry.
     """
+    from .disputes import transfer_dispute_hold
     from .intents import order_flag
 
-    transfer = Transfer.objects.select_related("payment").get(pk=transfer_id)
+    with transaction.atomic():
+        transfer = (
+            Transfer.objects.select_for_update().select_related("payment").get(pk=transfer_id)
+        )
+        if transfer.status == Transfer.Status.PENDING:
+            transfer_dispute_hold(transfer)
     if transfer.status != Transfer.Status.PENDING:
         return transfer
     try:

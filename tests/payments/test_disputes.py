@@ -1,15 +1,19 @@
 """Disputes: the state machine, idempotent and never backwards; recovery from the
 contractor per policy, to the cent; the give-back of a won dispute; staff's answers."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from core.statemachine import is_allowed
 from notifications.models import Notification
 from payments import gateway
 from payments.models import ContractorDebit, Dispute, DisputeAction, Payment
-from payments.services import dispute_actions, disputes
+from payments.services import dispute_actions, disputes, stranded
 from payments.services.dispute_actions import DisputeError
+from payments.services.transfers import transfer_execute
 from payments.services.waits import NotYet
 from shop.models import Order
 from tests.factories import (
@@ -569,3 +573,138 @@ def test_an_order_of_the_checkout_not_fulfilled_is_flagged_not_reversed():
     assert [a.payment_id for a in actions] == [first.pk]
     second.order.refresh_from_db()
     assert "not paid yet" in second.order.flag_reason
+
+
+# --- An order of the checkout fulfilled while its charge is disputed --------------------
+
+
+@pytest.fixture
+def fake_transfer(monkeypatch):
+    calls = []
+
+    def transfer_create(**kwargs):
+        calls.append(kwargs)
+        return {
+            "id": f"tr_late_{len(calls)}",
+            "amount": kwargs["amount"],
+            "destination": kwargs["destination"],
+            "source_transaction": kwargs["source_transaction"],
+            "metadata": {"transfer_id": str(kwargs["transfer_id"])},
+        }
+
+    monkeypatch.setattr(gateway, "transfer_create", transfer_create)
+    return calls
+
+
+def late_transfer(payment):
+    """The second order is fulfilled after the dispute opened: its Transfer is asked."""
+    from payments.models import Transfer
+
+    Transfer.objects.filter(payment=payment).delete()
+    Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.CAPTURED)
+    transfer = Transfer.objects.create(
+        payment=payment,
+        amount=payment.transfer_amount,
+        currency="usd",
+        destination_account=payment.destination_account,
+        transfer_group="checkout-x",
+        source_charge="ch_disputed",
+    )
+    return transfer_execute(transfer_id=transfer.pk)
+
+
+def disputed_before_second_fulfils():
+    first, second = shared_checkout()
+    Payment.objects.filter(pk=second.pk).update(status=Payment.Status.AUTHORIZED)
+    apply(snapshot(withdrawn=True, payment_intent="pi_shared"), 100)
+    second.refresh_from_db()
+    return first, second
+
+
+def test_a_contractor_who_fulfils_during_the_dispute_is_paid_once_it_is_won(
+    fake_transfer, fake_return, django_capture_on_commit_callbacks
+):
+    _, second = disputed_before_second_fulfils()
+    transfer = late_transfer(second)
+    assert transfer.status == "on_hold"
+    assert fake_transfer == []  # nothing paid out of money the bank holds
+    second.order.refresh_from_db()
+    assert "on hold" in second.order.flag_reason
+
+    won = snapshot("won", withdrawn=True, reinstated=True, payment_intent="pi_shared")
+    with django_capture_on_commit_callbacks():  # the task's message; run it by hand
+        apply(won, 200)
+    transfer.refresh_from_db()
+    assert (transfer.status, transfer.dispatches) == ("pending", 1)
+    transfer = transfer_execute(transfer_id=transfer.pk)
+    assert (transfer.status, transfer.amount, transfer.withheld) == ("succeeded", 3_600, 0)
+    assert [(c["destination"], c["amount"]) for c in fake_transfer] == [("acct_shared_1", 3_600)]
+    # Nothing was taken from the second contractor, so nothing is given back to them.
+    assert not DisputeAction.objects.filter(kind="return_funds", payment=second).exists()
+
+
+def test_a_lost_dispute_keeps_the_orders_share_back_from_its_late_transfer(fake_transfer):
+    first, second = disputed_before_second_fulfils()
+    transfer = late_transfer(second)
+    apply(snapshot("lost", withdrawn=True, payment_intent="pi_shared", amount=5_000), 200)
+    transfer = transfer_execute(transfer_id=transfer.pk)
+    # 50.00 disputed of 100.00: the second order's share is 20.00 of its 36.00.
+    assert (transfer.status, transfer.amount, transfer.withheld) == ("succeeded", 1_600, 2_000)
+    assert [c["amount"] for c in fake_transfer] == [1_600]
+
+
+def test_a_lost_dispute_that_takes_the_whole_share_sends_nothing(fake_transfer):
+    _, second = disputed_before_second_fulfils()
+    transfer = late_transfer(second)
+    apply(snapshot("lost", withdrawn=True, payment_intent="pi_shared"), 200)
+    transfer = transfer_execute(transfer_id=transfer.pk)
+    # Its share of 100.00 is 40.00, more than the 36.00 it would have been paid.
+    assert (transfer.status, transfer.amount, transfer.withheld) == ("withheld", 0, 3_600)
+    assert fake_transfer == []
+    # Nothing is left to send: it is not reported as stranded, however long it waits.
+    later = timezone.now() + timedelta(days=30)
+    assert not stranded.transfers_unsent(later).exists()
+
+
+def test_without_recovery_a_late_transfer_is_not_held(fake_transfer, settings):
+    settings.DISPUTE_RECOVERY = "none"
+    _, second = disputed_before_second_fulfils()
+    assert late_transfer(second).status == "succeeded"
+    assert [c["amount"] for c in fake_transfer] == [3_600]
+
+
+def test_a_transfer_already_being_reversed_is_sent_not_held(fake_transfer):
+    """On its way when the funds were withdrawn: recovery reverses it once it is sent."""
+    from payments.models import Transfer
+
+    first, _ = shared_checkout()
+    Transfer.objects.filter(payment=first).update(status="pending", stripe_transfer_id=None)
+    apply(snapshot(withdrawn=True, payment_intent="pi_shared"), 100)
+    assert DisputeAction.objects.filter(kind="reverse_transfer", payment=first).exists()
+    transfer = transfer_execute(transfer_id=Transfer.objects.get(payment=first).pk)
+    assert transfer.status == "succeeded"
+
+
+def test_every_contractor_the_charge_paid_hears_of_their_own_share(
+    django_capture_on_commit_callbacks,
+):
+    first, second = shared_checkout()
+    with django_capture_on_commit_callbacks(execute=True):
+        apply(snapshot(payment_intent="pi_shared"), 100)
+    told = {n.recipient_id: n for n in Notification.objects.filter(kind="dispute_seller")}
+    assert set(told) == {first.order.seller_id, second.order.seller_id}
+    for payment, share in ((first, "$60.00"), (second, "$40.00")):
+        note = told[payment.order.seller_id]
+        assert note.link == reverse("shop:sale_detail", args=[payment.order.public_id])
+        assert str(payment.order.public_id)[:8] in note.subject
+        assert f"payment of {share}" in note.body_text
+
+
+def test_the_sale_page_says_the_payment_is_on_hold(client, fake_transfer):
+    _, second = disputed_before_second_fulfils()
+    late_transfer(second)
+    client.force_login(second.order.seller)
+    page = client.get(reverse("shop:sale_detail", args=[second.order.public_id]))
+    text = page.content.decode()
+    assert "On hold while the buyer's bank dispute is decided" in text
+    assert "Needs response (fraudulent)" in text
