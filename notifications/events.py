@@ -246,7 +246,7 @@ def _dispute_context(dispute, order=None, amount: int | None = None) -> dict:
     }
 
 
-def _dispute_audiences(dispute) -> Iterator[tuple[str, object, dict, str]]:
+def _dispute_audiences(dispute) -> Iterator[tuple[str, User, dict, str]]:
     """(audience, person, context, link) for everyone a dispute concerns: the buyer,
     each contractor the charge paid (with their order and their share of the disputed
     amount), and active staff."""
