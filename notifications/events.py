@@ -166,11 +166,15 @@ def requirements_due(profile, due: list[str], labels: list[str]) -> None:
 # step → {audience: (headline, message)}; "{…}" are filled from the dispute's context.
 DISPUTE_MESSAGES = {
     "opened": {
+        "buyer": (
+            "Your bank disputed order {short_id}",
+            "Your bank told us it disputes the payment of {amount} ({reason}). We answer"
+            " it with the order's facts; your bank decides and tells you the outcome.",
+        ),
         "seller": (
             "A buyer disputed order {short_id}",
             "The buyer's bank disputed the payment of {amount} ({reason}). We answer it"
-            " with the order's facts; answer by {due_by}. If it is lost, the disputed"
-            " amount is taken back from what you were paid for the order.",
+            " with the order's facts by {due_by}. {while_decided}",
         ),
         "staff": (
             "Dispute opened for order {short_id}",
@@ -180,8 +184,7 @@ DISPUTE_MESSAGES = {
     "funds_withdrawn": {
         "seller": (
             "Disputed amount held back for order {short_id}",
-            "The bank took {amount} back while the dispute is decided; your share of it"
-            " is taken back from your payment for the order. You get it back if we win.",
+            "The bank took {amount} back while the dispute is decided. {while_decided}",
         ),
         "staff": (
             "Dispute funds withdrawn for order {short_id}",
@@ -216,9 +219,16 @@ DISPUTE_MESSAGES = {
         ),
         "seller": (
             "Dispute lost for order {short_id}",
-            "The bank decided for the buyer: the disputed amount stays taken back.",
+            "The bank decided for the buyer. {when_lost}",
         ),
         "staff": ("Dispute lost for order {short_id}", "Dispute {dispute_id} ({amount}) lost."),
+    },
+    "prevented": {
+        "seller": (
+            "Dispute of order {short_id} prevented",
+            "The buyer's bank dropped its dispute of {amount}: it will not become a chargeback.",
+        ),
+        "staff": ("Dispute prevented for order {short_id}", "Dispute {dispute_id} prevented."),
     },
     "warning_closed": {
         "seller": (
@@ -243,6 +253,22 @@ def _dispute_context(dispute, order=None, amount: int | None = None) -> dict:
         "amount": format_amount(dispute.amount if amount is None else amount, dispute.currency),
         "fee": format_amount(dispute.fee_amount, dispute.fee_currency or dispute.currency),
         "due_by": due,
+        **_recovery_words(),
+    }
+
+
+def _recovery_words() -> dict[str, str]:
+    """What a dispute means for the contractor's money, by DISPUTE_RECOVERY."""
+    from payments.services.disputes import recovery_policy
+
+    if recovery_policy() == "none":
+        nothing = "The platform bears it: nothing is taken from what you are paid."
+        return {"while_decided": nothing, "when_lost": nothing}
+    return {
+        "while_decided": "While the bank decides, your share of it is taken back from your"
+        " payment for the order (or that payment waits, if it was not sent yet); you get"
+        " it back if we win.",
+        "when_lost": "Your share of the disputed amount stays taken back.",
     }
 
 

@@ -659,11 +659,17 @@ class Dispute(models.Model):
         WARNING_CLOSED = "warning_closed", "Inquiry closed"
         NEEDS_RESPONSE = "needs_response", "Needs response"
         UNDER_REVIEW = "under_review", "Under review"
+        APPEAL_NEEDS_RESPONSE = "appeal_needs_response", "Appeal: needs response"
+        APPEAL_UNDER_REVIEW = "appeal_under_review", "Appeal: under review"
         WON = "won", "Won"
         LOST = "lost", "Lost"
+        PREVENTED = "prevented", "Prevented"
 
     # An inquiry (warning_*) may turn into a chargeback; a chargeback never turns back
-    # into an inquiry, and won / lost are final: a late event cannot reopen them.
+    # into an inquiry; a network may take a reviewed chargeback to a second round
+    # (appeal_*); an inquiry or chargeback may be prevented (the bank drops it before
+    # it becomes, or stays, a chargeback). Won, lost and prevented are final: a late
+    # event cannot reopen them. Stripe's statuses as of the pinned API version.
     TRANSITIONS = {
         Status.WARNING_NEEDS_RESPONSE: frozenset(
             {
@@ -673,6 +679,7 @@ class Dispute(models.Model):
                 Status.UNDER_REVIEW,
                 Status.WON,
                 Status.LOST,
+                Status.PREVENTED,
             }
         ),
         Status.WARNING_UNDER_REVIEW: frozenset(
@@ -682,15 +689,36 @@ class Dispute(models.Model):
                 Status.UNDER_REVIEW,
                 Status.WON,
                 Status.LOST,
+                Status.PREVENTED,
             }
         ),
         Status.WARNING_CLOSED: frozenset({Status.NEEDS_RESPONSE}),
-        Status.NEEDS_RESPONSE: frozenset({Status.UNDER_REVIEW, Status.WON, Status.LOST}),
-        Status.UNDER_REVIEW: frozenset({Status.WON, Status.LOST}),
+        Status.NEEDS_RESPONSE: frozenset(
+            {
+                Status.UNDER_REVIEW,
+                Status.APPEAL_NEEDS_RESPONSE,
+                Status.WON,
+                Status.LOST,
+                Status.PREVENTED,
+            }
+        ),
+        Status.UNDER_REVIEW: frozenset(
+            {Status.APPEAL_NEEDS_RESPONSE, Status.WON, Status.LOST, Status.PREVENTED}
+        ),
+        Status.APPEAL_NEEDS_RESPONSE: frozenset(
+            {Status.APPEAL_UNDER_REVIEW, Status.WON, Status.LOST}
+        ),
+        Status.APPEAL_UNDER_REVIEW: frozenset({Status.WON, Status.LOST}),
         Status.WON: frozenset(),
         Status.LOST: frozenset(),
+        Status.PREVENTED: frozenset(),
     }
-    OPEN = frozenset({Status.WARNING_NEEDS_RESPONSE, Status.NEEDS_RESPONSE})
+    # Evidence can be sent (and the dispute accepted) in these.
+    OPEN = frozenset(
+        {Status.WARNING_NEEDS_RESPONSE, Status.NEEDS_RESPONSE, Status.APPEAL_NEEDS_RESPONSE}
+    )
+    # Decided, or dropped: nothing more will be withdrawn or given back.
+    CLOSED = frozenset({Status.WON, Status.LOST, Status.WARNING_CLOSED, Status.PREVENTED})
 
     stripe_dispute_id = models.CharField(max_length=255, unique=True)
     stripe_charge_id = models.CharField(max_length=255)

@@ -75,8 +75,36 @@ def celery_worker_thread(django_db_blocker):
             shutdown_timeout=20,
         ) as worker,
     ):
+        WORKER.append(worker)
         yield worker
+        WORKER.clear()
     task_postrun.disconnect(close_connection)
+
+
+# The session's worker once started: every later test's tasks reach it, not only
+# the live stack's.
+WORKER: list = []
+
+
+@pytest.fixture(autouse=True)
+def _worker_quiet_before_flush(request):
+    """A transactional test's database is emptied with TRUNCATE afterwards. Once the
+    session's worker runs, a task this test enqueued on commit (a notification, a
+    capture) may still hold row locks then, and PostgreSQL kills the TRUNCATE as a
+    deadlock: wait for the worker to be idle first (torn down before the flush, as
+    it is set up after the database)."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or {
+        "transactional_db",
+        "live_server",
+    } & set(request.fixturenames)
+    if not transactional:
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")
+    yield
+    if WORKER:
+        settle(None)
 
 
 @pytest.fixture
@@ -99,7 +127,8 @@ def live_stack(stripe_sandbox, celery_worker_thread, transactional_db, settings)
 
 
 def settle(sandbox, *, quiet_for=0.25, timeout=10.0):
-    """Wait until no webhook is on its way and the worker has nothing queued or running.
+    """Wait until no webhook is on its way (from `sandbox`, when given) and the worker
+    has nothing queued or running.
 
     The database is emptied after each test with TRUNCATE; a late webhook still being
     processed then holds row locks that deadlock it. Returns after `timeout` anyway: a
@@ -117,7 +146,7 @@ def settle(sandbox, *, quiet_for=0.25, timeout=10.0):
         quiet_since = None
         while time.monotonic() < deadline:
             busy = (
-                not sandbox.sandbox.dispatcher.idle
+                (sandbox is not None and not sandbox.sandbox.dispatcher.idle)
                 or outbox.pending
                 or state.active_requests
                 or state.reserved_requests

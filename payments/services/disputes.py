@@ -44,7 +44,6 @@ logger = logging.getLogger(__name__)
 
 RECOVERY_POLICIES = ("reverse_transfer", "none")
 FEE_POLICIES = ("platform", "contractor")
-CLOSED = (Dispute.Status.WON, Dispute.Status.LOST, Dispute.Status.WARNING_CLOSED)
 
 
 def recovery_policy() -> str:
@@ -171,7 +170,7 @@ def _after_change(dispute: Dispute, payments: list[Payment], before: tuple, crea
         recovery_decide(dispute, payments)
     if dispute.funds_reinstated and not reinstated:
         funds_return_ask(dispute, payments)
-    if dispute.status != status and dispute.status in CLOSED:
+    if dispute.status != status and dispute.status in Dispute.CLOSED:
         held_transfers_release(dispute, payments)
         after_commit(notify.dispute_changed, dispute, dispute.status)
 
@@ -180,9 +179,12 @@ def _after_change(dispute: Dispute, payments: list[Payment], before: tuple, crea
 
 
 def shares(total: int, payments: list[Payment]) -> list[int]:
-    """`total` split among `payments` in proportion to what each captured, adding up
-    to `total` exactly (cumulative half-up rounding)."""
-    weights = [p.amount_captured or p.amount for p in payments]
+    """`total` split among `payments` in proportion to what each still holds of the
+    charge (captured less refunded: an order dropped before the capture, or refunded,
+    takes no share), adding up to `total` exactly (cumulative half-up rounding)."""
+    weights = [max(0, p.amount_captured - p.amount_refunded) for p in payments]
+    if not any(weights):  # our record of the capture is on its way: by amount
+        weights = [0 if p.status == Payment.Status.CANCELED else p.amount for p in payments]
     whole = sum(weights)
     if whole <= 0:
         return [0 for _ in payments]
@@ -204,8 +206,10 @@ def recovery_decide(dispute: Dispute, payments: list[Payment]) -> None:
         for payment, share in zip(payments, shares(dispute.amount, payments), strict=True):
             shortfall += _recover_share(dispute, payment, share)
     if fee_policy() == "contractor" and dispute.fee_amount:
+        # Only contractors who were paid for their order pay a part of the fee.
+        paid = [p for p in payments if p.status == Payment.Status.CAPTURED]
         fee_currency = dispute.fee_currency or dispute.currency
-        for payment, fee in zip(payments, shares(dispute.fee_amount, payments), strict=True):
+        for payment, fee in zip(paid, shares(dispute.fee_amount, paid), strict=True):
             if fee > 0:
                 shortfall += _debit(dispute, payment, fee, fee_currency, "dispute fee", None)
     dispute.recovery_decided = True
@@ -320,7 +324,7 @@ def transfer_dispute_hold(transfer: Transfer) -> None:
     if recovery_policy() != "reverse_transfer":
         return
     dispute = Dispute.objects.filter(stripe_charge_id=transfer.source_charge).order_by("pk").last()
-    if dispute is None or dispute.status in (Dispute.Status.WON, Dispute.Status.WARNING_CLOSED):
+    if dispute is None or dispute.status in Dispute.CLOSED - {Dispute.Status.LOST}:
         return
     payment = transfer.payment
     if _reversals_for(dispute, payment).exists():

@@ -22,10 +22,18 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
+from django.db.models import Sum
 from django.utils import timezone
 
 from payments import gateway
-from payments.models import ContractorDebit, Payment, Refund, Transfer, TransferReversal
+from payments.models import (
+    ContractorDebit,
+    DisputeAction,
+    Payment,
+    Refund,
+    Transfer,
+    TransferReversal,
+)
 from payments.services.stranded import stranded_work
 
 # Which Stripe intent statuses each of our payment statuses may stand for.
@@ -269,16 +277,22 @@ def _transfer_row(
 
 
 def _reversed(transfer: Transfer) -> int:
-    """What our reversals and debits took back from a transfer, done at Stripe."""
+    """What our reversals (for refunds and disputes) and debits took back from a
+    transfer, done at Stripe."""
     by_refunds = sum(
         r.amount for r in transfer.reversals.all() if r.status == TransferReversal.Status.SUCCEEDED
     )
+    by_disputes = DisputeAction.objects.filter(
+        payment_id=transfer.payment_id,
+        kind=DisputeAction.Kind.REVERSE_TRANSFER,
+        status=DisputeAction.Status.SUCCEEDED,
+    ).aggregate(total=Sum("amount"))["total"]
     debited = ContractorDebit.objects.filter(
         order_id=transfer.payment.order_id,
         method=ContractorDebit.Method.TRANSFER_REVERSAL,
         status=ContractorDebit.Status.SUCCEEDED,
     ).values_list("amount", flat=True)
-    return by_refunds + sum(debited)
+    return by_refunds + (by_disputes or 0) + sum(debited)
 
 
 def _transfer_compared(

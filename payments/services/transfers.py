@@ -27,6 +27,7 @@ from core.statemachine import transition, transition_locked
 from payments import gateway
 from payments.models import (
     ContractorDebit,
+    DisputeAction,
     Payment,
     Refund,
     Transfer,
@@ -140,7 +141,8 @@ def transfer_record(stripe_transfer: dict) -> Transfer | None:
 
 
 def taken_back(transfer: Transfer) -> int:
-    """What reversals (for refunds, and debits of the order) took or will take."""
+    """What reversals (for refunds and disputes, and debits of the order) took or
+    will take."""
     reversed_for_refunds = (
         transfer.reversals.filter(status__in=LIVE_REVERSALS).aggregate(total=Sum("amount"))["total"]
         or 0
@@ -153,7 +155,15 @@ def taken_back(transfer: Transfer) -> int:
         .aggregate(total=Sum("amount"))["total"]
         or 0
     )
-    return reversed_for_refunds + debited
+    reversed_for_disputes = (
+        DisputeAction.objects.filter(
+            payment_id=transfer.payment_id, kind=DisputeAction.Kind.REVERSE_TRANSFER
+        )
+        .exclude(status=DisputeAction.Status.FAILED)
+        .aggregate(total=Sum("amount"))["total"]
+        or 0
+    )
+    return reversed_for_refunds + reversed_for_disputes + debited
 
 
 def transfer_held(payment: Payment) -> int:

@@ -215,3 +215,61 @@ def test_a_disputed_checkout_charge_reverses_the_paid_contractors_transfer(
     assert total(connected_balance(alice_account)) == 0
     # The platform: +120.00 charged, −80.70 to Alice and back, −120.00 − 15.00 disputed.
     assert platform_total() == before - DISPUTE_FEE
+
+
+@pytest.mark.parametrize("outcome", ["won", "lost"])
+def test_a_contractor_who_fulfils_during_the_dispute_waits_for_its_outcome(
+    live_stack, fees, settings, outcome
+):
+    """Bob fulfils his part of a disputed checkout charge after the bank took the money:
+    he is not paid while it is decided. Won, he gets all of his 26.70; lost, his share
+    of the dispute (30.00 of 120.00) takes all of it and nothing is sent. Reconcile
+    agrees with Stripe either way."""
+    from payments.models import Transfer
+    from payments.services.intents import payment_intents_ensure
+
+    settings.DISPUTE_FEE_POLICY = "platform"
+    alice = onboarded_contractor(live_stack, f"hold-alice-{outcome}@example.com")
+    bob = onboarded_contractor(live_stack, f"hold-bob-{outcome}@example.com")
+    bob_account = UserProfile.objects.get(user=bob).stripe_id
+    board = ProductFactory(seller=alice, price_amount=4500)
+    mug = ProductFactory(seller=bob, price_amount=3000)
+    checkout_id = checkout_create(buyer=BuyerFactory(), items=[(board.pk, 2), (mug.pk, 1)])
+    rows = Payment.objects.filter(order__checkout_id=checkout_id)
+    to_alice, to_bob = rows.get(order__seller=alice), rows.get(order__seller=bob)
+    payment_intents_ensure(payment_ids=[to_alice.pk, to_bob.pk])
+    browser_confirms(live_stack, to_alice, "pm_card_createDispute")
+    for payment in (to_alice, to_bob):
+        wait_for(lambda p=payment: order_status(p.order_id) == "authorized", what="authorised")
+    order_fulfil(order_id=to_alice.order_id, seller=alice)
+    dispute = until(lambda: Dispute.objects.filter(funds_withdrawn=True).first(), "withdrawal")
+
+    order_fulfil(order_id=to_bob.order_id, seller=bob)
+    held = until(
+        lambda: Transfer.objects.filter(payment=to_bob, status="on_hold").first(), "Bob's hold"
+    )
+    assert held.amount == 2_670
+    assert total(connected_balance(bob_account)) == 0
+
+    live_stack.control(
+        "POST", f"/_sandbox/disputes/{dispute.stripe_dispute_id}/resolve", {"outcome": outcome}
+    )
+    if outcome == "won":
+        sent = until(
+            lambda: Transfer.objects.filter(payment=to_bob, status="succeeded").first(),
+            "Bob's transfer sent",
+        )
+        assert (sent.amount, sent.withheld) == (2_670, 0)
+        until(lambda: total(connected_balance(bob_account)) == 2_670, "Bob paid")
+    else:
+        kept = until(
+            lambda: Transfer.objects.filter(payment=to_bob, status="withheld").first(),
+            "Bob's transfer withheld",
+        )
+        assert (kept.amount, kept.withheld) == (0, 2_670)
+        assert total(connected_balance(bob_account)) == 0
+    until(
+        lambda: not DisputeAction.objects.filter(status="pending").exists(),
+        "the dispute's work done",
+    )
+    assert not [m for m in reconcile() if m.kind in ("transfer", "checkout")]

@@ -303,5 +303,7 @@ def test_dispute_tells_every_staff_member(client, settings, run_tasks):
     run_tasks(post_event, client, reverse("payments:webhook_platform"), body, "whsec_n")
     for member in staff:
         assert "Dispute opened" in sent_to(member.email)[0].subject
-    assert not sent_to(payment.order.buyer.email)
+    # The buyer hears that their bank's dispute reached us; nobody else does.
+    [to_buyer] = sent_to(payment.order.buyer.email)
+    assert "Your bank disputed order" in to_buyer.subject
     assert BuyerFactory().notifications.count() == 0

@@ -105,7 +105,7 @@ def test_opened_dispute_is_recorded_flagged_and_told(payment, django_capture_on_
     assert payment.order.flagged
     assert "fraudulent" in payment.order.flag_reason
     kinds = sorted(Notification.objects.values_list("kind", flat=True))
-    assert kinds == ["dispute_seller", "dispute_staff"]
+    assert kinds == ["dispute_buyer", "dispute_seller", "dispute_staff"]
 
 
 def test_repeated_and_older_events_change_nothing(payment):
@@ -186,6 +186,19 @@ def test_a_shared_charge_is_recovered_in_shares_that_add_up():
         3_334,
     ]
     assert sum(disputes.shares(999, [Payment(amount=c, amount_captured=c) for c in (7, 5)])) == 999
+
+
+def test_an_order_dropped_before_the_capture_or_refunded_takes_no_share():
+    kept = Payment(amount=6_000, amount_captured=6_000, status="captured")
+    dropped = Payment(amount=4_000, amount_captured=0, status="canceled")
+    assert disputes.shares(6_000, [kept, dropped]) == [6_000, 0]
+    # Half of the first order refunded: the charge still holds 30.00 of it and 40.00.
+    half = Payment(amount=6_000, amount_captured=6_000, amount_refunded=3_000)
+    other = Payment(amount=4_000, amount_captured=4_000)
+    assert disputes.shares(7_000, [half, other]) == [3_000, 4_000]
+    # Our record of the capture not there yet: shared by amount, never by a canceled one.
+    waiting = [Payment(amount=6_000), Payment(amount=4_000, status="canceled")]
+    assert disputes.shares(5_000, waiting) == [5_000, 0]
 
 
 # --- Won: the money goes back -----------------------------------------------------
@@ -471,12 +484,12 @@ def test_each_person_hears_once_per_step(payment, django_capture_on_commit_callb
     for status, created in [("needs_response", 100), ("lost", 200), ("lost", 200)]:
         with django_capture_on_commit_callbacks(execute=True):
             apply(snapshot(status, withdrawn=True), created)
-    assert list(buyer.notifications.values_list("kind", flat=True)) == ["dispute_buyer"]
-    seller_keys = sorted(
-        k.split(":")[2] for k in seller.notifications.values_list("key", flat=True)
-    )
-    assert seller_keys == ["funds_withdrawn", "lost", "opened"]
-    assert "in your favour" in buyer.notifications.get().body_text
+    def steps(person):
+        return sorted(k.split(":")[2] for k in person.notifications.values_list("key", flat=True))
+
+    assert steps(buyer) == ["lost", "opened"]
+    assert steps(seller) == ["funds_withdrawn", "lost", "opened"]
+    assert "in your favour" in buyer.notifications.get(key__contains=":lost:").body_text
 
 
 def test_a_dispute_before_our_capture_waits_for_it(payment):
@@ -563,6 +576,15 @@ def test_a_checkouts_charge_is_recovered_by_reversing_each_transfer(monkeypatch,
         ("acct_shared_0", 5_400),
         ("acct_shared_1", 3_600),
     ]
+
+
+def test_only_contractors_who_were_paid_pay_a_part_of_the_fee(settings):
+    settings.DISPUTE_FEE_POLICY = "contractor"
+    first, second = shared_checkout()
+    Payment.objects.filter(pk=second.pk).update(status=Payment.Status.AUTHORIZED)
+    apply(snapshot(withdrawn=True, payment_intent="pi_shared"), 100)
+    fee_debits = ContractorDebit.objects.filter(reason__contains="dispute fee")
+    assert [(d.contractor_id, d.amount) for d in fee_debits] == [(first.order.seller_id, 1_500)]
 
 
 def test_an_order_of_the_checkout_not_fulfilled_is_flagged_not_reversed():
