@@ -13,7 +13,7 @@ from core.money import format_amount
 from core.statemachine import transition
 from notifications import events as notify
 from payments import gateway
-from payments.models import ContractorDebit, Payment, Refund
+from payments.models import ContractorDebit, Dispute, Payment, Refund
 
 logger = logging.getLogger(__name__)
 
@@ -171,6 +171,7 @@ def debit_execute(*, debit_id: int) -> ContractorDebit:
                 ContractorDebit.Status.FAILED,
                 changes={"failure_message": str(exc)[:1000]},
             )
+            _dispute_recovery_failed(debit, exc)
         MONEY_OPERATIONS.labels("debit", "failed").inc()
         return debit
     MONEY_OPERATIONS.labels("debit", "succeeded").inc()
@@ -184,3 +185,19 @@ def debit_execute(*, debit_id: int) -> ContractorDebit:
         if moved:
             after_commit(notify.debit_taken, debit)
     return debit
+
+
+def _dispute_recovery_failed(debit: ContractorDebit, exc: Exception) -> None:
+    """(In the transaction that failed the debit) A dispute's recovery Stripe refused
+    is money the platform has not got back: it counts in the dispute's shortfall and
+    flags the order for staff, as a recovery that could not even be asked does."""
+    from .intents import order_flag
+
+    for dispute in Dispute.objects.select_for_update().filter(debits=debit):
+        dispute.recovery_shortfall += debit.amount
+        dispute.save(update_fields=["recovery_shortfall", "updated_at"])
+        order_flag(
+            order_id=dispute.order_id,
+            reason=f"Dispute {dispute}: Stripe refused to take back"
+            f" {format_amount(debit.amount, debit.currency)}: {exc}",
+        )

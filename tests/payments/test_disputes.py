@@ -156,6 +156,23 @@ def test_contractor_pays_the_fee_when_the_policy_says_so(payment, settings):
     assert debits == [("account_debit", 1_500), ("transfer_reversal", 8_970)]
 
 
+def test_a_recovery_stripe_refuses_counts_as_shortfall_and_flags_the_order(payment, monkeypatch):
+    from payments.services.debits import debit_execute
+
+    def refused(**kwargs):
+        raise gateway.GatewayRejected("No such transfer", code="resource_missing", status=400)
+
+    monkeypatch.setattr(gateway, "transfer_reversal_create", refused)
+    dispute = apply(snapshot(withdrawn=True), 100)
+    assert dispute.recovery_shortfall == 0
+    debit = debit_execute(debit_id=ContractorDebit.objects.get().pk)
+    assert debit.status == "failed"
+    dispute.refresh_from_db()
+    assert dispute.recovery_shortfall == 8_970
+    payment.order.refresh_from_db()
+    assert "refused to take back $89.70" in payment.order.flag_reason
+
+
 def test_no_recovery_when_the_platform_bears_it(payment, settings):
     settings.DISPUTE_RECOVERY = "none"
     apply(snapshot(withdrawn=True), 100)
@@ -326,6 +343,12 @@ def test_draft_then_submit_send_the_evidence(payment, fake_update):
     dispute.refresh_from_db()
     assert dispute.submitted_at is not None
     assert dispute.evidence["product_description"] == "A bowl"
+    # Stripe's answer is recorded before its webhook: no second submission is offered.
+    assert dispute.status == "under_review"
+    with pytest.raises(DisputeError, match="under review"):
+        dispute_actions.dispute_answer(
+            dispute_id=dispute.pk, evidence={}, submit=True, user_id=user.pk
+        )
 
 
 def test_bad_evidence_and_closed_disputes_are_refused(payment):
@@ -484,6 +507,7 @@ def test_each_person_hears_once_per_step(payment, django_capture_on_commit_callb
     for status, created in [("needs_response", 100), ("lost", 200), ("lost", 200)]:
         with django_capture_on_commit_callbacks(execute=True):
             apply(snapshot(status, withdrawn=True), created)
+
     def steps(person):
         return sorted(k.split(":")[2] for k in person.notifications.values_list("key", flat=True))
 
