@@ -77,24 +77,30 @@ def evidence_prefill(dispute: Dispute) -> dict[str, str]:
     bought, by whom, the receipt, where it was shipped and how to follow it."""
     from shop.shipping import Address
 
-    order = dispute.order
+    from .disputes import payments_of
+
+    # A checkout's charge paid every order in it: the evidence is about all of them.
+    orders = [p.order for p in payments_of(dispute.stripe_charge_id)] or [dispute.order]
+    order = orders[0]
     address = Address.of_order(order)
-    items = list(order.items.select_related("product"))
+    items = [item for o in orders for item in o.items.select_related("product")]
     lines = [f"{item.quantity} × {item.title}" for item in items]
     lines += [
         item.product.description for item in items if item.product and item.product.description
     ]
+    paid = "; ".join(f"order {o.public_id}, {o.amount_display}" for o in orders)
     facts = {
         "product_description": "\n".join(lines),
         "customer_name": getattr(order.buyer, "get_full_name", lambda: "")() or "",
         "customer_email_address": order.buyer.email,
         "shipping_address": "\n".join(address.lines()) if address else "",
-        "shipping_carrier": _text(order.carrier),
-        "shipping_tracking_number": _text(order.tracking_number),
+        "shipping_carrier": ", ".join(sorted({_text(o.carrier) for o in orders} - {""})),
+        "shipping_tracking_number": ", ".join(
+            _text(o.tracking_number) for o in orders if o.tracking_number
+        ),
         "uncategorized_text": (
-            f"Order {order.public_id}, paid {order.amount_display} on "
-            f"{order.created_at.date().isoformat()} (payment {dispute.stripe_payment_intent_id},"
-            f" charge {dispute.stripe_charge_id})."
+            f"Paid on {order.created_at.date().isoformat()}: {paid} (payment"
+            f" {dispute.stripe_payment_intent_id}, charge {dispute.stripe_charge_id})."
         ),
     }
     return {k: v for k, v in facts.items() if v} | dict(dispute.evidence or {})

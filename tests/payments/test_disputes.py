@@ -602,6 +602,20 @@ def test_a_checkouts_charge_is_recovered_by_reversing_each_transfer(monkeypatch,
     ]
 
 
+def test_a_checkouts_evidence_holds_every_order_the_charge_paid():
+    first, second = shared_checkout()
+    OrderItemFactory(order=first.order, title="Walnut bowl", quantity=1)
+    OrderItemFactory(order=second.order, title="Oak spoon", quantity=2)
+    Order.objects.filter(pk=second.order_id).update(carrier="UPS", tracking_number="1Z999")
+    dispute = apply(snapshot(payment_intent="pi_shared"), 100)
+    facts = dispute_actions.evidence_prefill(dispute)
+    assert "1 × Walnut bowl" in facts["product_description"]
+    assert "2 × Oak spoon" in facts["product_description"]
+    assert (facts["shipping_carrier"], facts["shipping_tracking_number"]) == ("UPS", "1Z999")
+    for payment in (first, second):
+        assert str(payment.order.public_id) in facts["uncategorized_text"]
+
+
 def test_only_contractors_who_were_paid_pay_a_part_of_the_fee(settings):
     settings.DISPUTE_FEE_POLICY = "contractor"
     first, second = shared_checkout()
