@@ -73,6 +73,7 @@ CARD_BEHAVIOUR: dict[str, str] = {
     # Charged, then disputed (resources/disputes.py).
     "4000000000000259": "dispute_fraudulent",
     "4000000000002685": "dispute_product_not_received",
+    "4000000000001976": "dispute_inquiry",
 }
 
 # `pm_card_*` shortcut ids → card number.
@@ -97,6 +98,7 @@ SHORTCUTS: dict[str, str] = {
     "pm_card_authenticationRequired": "4000002760003184",
     "pm_card_createDispute": "4000000000000259",
     "pm_card_createDisputeProductNotReceived": "4000000000002685",
+    "pm_card_createDisputeInquiry": "4000000000001976",
 }
 
 # Declines that already fail when the card is attached to a customer (Stripe

@@ -7,14 +7,18 @@ for its full amount, and ``4000000000002685`` /
 is ``needs_response``, and the disputed amount plus Stripe's 15.00 dispute fee is
 withdrawn from the balance of the account the charge is on (the platform, for
 destination charges) at once (``charge.dispute.created``, then
-``charge.dispute.funds_withdrawn``).
+``charge.dispute.funds_withdrawn``). ``4000000000001976`` /
+``pm_card_createDisputeInquiry`` opens an inquiry instead (``warning_needs_response``):
+no money moves and the charge can still be refunded (``is_charge_refundable``).
 
 ``POST /v1/disputes/{id}`` stages evidence (``submit=false``) or submits it (the
 default), which moves the dispute to ``under_review``; as in Stripe's test mode,
 submitting ``uncategorized_text`` ``winning_evidence`` or ``losing_evidence`` decides
 it at once. ``/close`` accepts it (``lost``). ``/_sandbox/disputes/{id}/resolve``
 decides one as the bank would: won gives back the amount and the fee
-(``charge.dispute.funds_reinstated``), and both end with ``charge.dispute.closed``.
+(``charge.dispute.funds_reinstated``), and both end with ``charge.dispute.closed``; an
+inquiry the bank drops (``won``) is ``warning_closed``, and one it escalates (``lost``)
+becomes a chargeback, ``needs_response`` with the money withdrawn.
 """
 
 from __future__ import annotations
@@ -35,9 +39,11 @@ EVIDENCE_WINDOW = 7 * 24 * 3600
 TEST_CARD_REASONS = {
     "dispute_fraudulent": "fraudulent",
     "dispute_product_not_received": "product_not_received",
+    "dispute_inquiry": "fraudulent",
 }
 OPEN = ("needs_response", "warning_needs_response")
 CLOSED = ("won", "lost", "warning_closed")
+INQUIRY = ("warning_needs_response", "warning_under_review")
 # Evidence fields that name a file upload (purpose dispute_evidence).
 FILE_FIELDS = (
     "cancellation_policy",
@@ -76,14 +82,18 @@ MAX_EVIDENCE_CHARS = 150_000
 def open_for_test_card(ctx: Ctx, charge: Obj) -> Obj | None:
     """Dispute a just-captured charge paid with one of the dispute test cards."""
     pm = ctx.store.get(charge.get("payment_method") or "", "payment_method")
-    reason = TEST_CARD_REASONS.get(pm.get("_behaviour", "") if pm else "")
+    behaviour = pm.get("_behaviour", "") if pm else ""
+    reason = TEST_CARD_REASONS.get(behaviour)
     if reason is None:
         return None
-    return open_dispute(ctx, charge, reason)
+    return open_dispute(ctx, charge, reason, inquiry=behaviour == "dispute_inquiry")
 
 
-def open_dispute(ctx: Ctx, charge: Obj, reason: str, amount: int | None = None) -> Obj:
-    """The buyer's bank disputes ``charge``: the dispute, then the withdrawal."""
+def open_dispute(
+    ctx: Ctx, charge: Obj, reason: str, amount: int | None = None, *, inquiry: bool = False
+) -> Obj:
+    """The buyer's bank disputes ``charge``: the dispute, then the withdrawal (an
+    inquiry withdraws nothing until it escalates)."""
     amount = amount or charge["amount_captured"] - charge["amount_refunded"]
     now = ctx.now()
     card = (charge.get("payment_method_details") or {}).get("card") or {}
@@ -102,7 +112,7 @@ def open_dispute(ctx: Ctx, charge: Obj, reason: str, amount: int | None = None) 
             "past_due": False,
             "submission_count": 0,
         },
-        "is_charge_refundable": False,
+        "is_charge_refundable": inquiry,
         "livemode": False,
         "metadata": {},
         "payment_intent": charge.get("payment_intent"),
@@ -111,16 +121,23 @@ def open_dispute(ctx: Ctx, charge: Obj, reason: str, amount: int | None = None) 
             "type": "card",
         },
         "reason": reason,
-        "status": "needs_response",
+        "status": "warning_needs_response" if inquiry else "needs_response",
     }
     account = charge.get("_account")
     ctx.store.add(dispute, account)
     charge["disputed"] = True
     ctx.store.touch(charge)
     ctx.emit("charge.dispute.created", dispute)
-    _move_funds(ctx, dispute, -amount, DISPUTE_FEE, f"Chargeback withdrawal for {charge['id']}")
-    ctx.emit("charge.dispute.funds_withdrawn", dispute)
+    if not inquiry:
+        _withdraw(ctx, dispute)
     return dispute
+
+
+def _withdraw(ctx: Ctx, dispute: Obj) -> None:
+    """A chargeback: the disputed amount and the fee leave the balance at once."""
+    description = f"Chargeback withdrawal for {dispute['charge']}"
+    _move_funds(ctx, dispute, -dispute["amount"], DISPUTE_FEE, description)
+    ctx.emit("charge.dispute.funds_withdrawn", dispute)
 
 
 def _move_funds(ctx: Ctx, dispute: Obj, amount: int, fee: int, description: str) -> None:
@@ -241,6 +258,8 @@ def resolve(ctx: Ctx, dispute: Obj, outcome: str) -> Obj:
     if dispute["status"] in CLOSED:
         raise invalid_request(f"This dispute is already closed ({dispute['status']}).")
     previous = {"status": dispute["status"]}
+    if dispute["status"] in INQUIRY:
+        return _inquiry_decided(ctx, dispute, outcome, previous)
     withdrawn = any(t["amount"] < 0 for t in dispute["balance_transactions"])
     if outcome == "won" and withdrawn:
         _move_funds(
@@ -254,6 +273,23 @@ def resolve(ctx: Ctx, dispute: Obj, outcome: str) -> Obj:
     dispute["status"] = outcome
     ctx.store.touch(dispute)
     ctx.emit("charge.dispute.closed", dispute, previous)
+    return dispute
+
+
+def _inquiry_decided(ctx: Ctx, dispute: Obj, outcome: str, previous: dict) -> Obj:
+    """Dropped (won): the inquiry closes, nothing moved. Escalated (lost): it becomes
+    a chargeback to answer, and the money is withdrawn."""
+    if outcome == "won":
+        dispute["status"] = "warning_closed"
+        ctx.store.touch(dispute)
+        ctx.emit("charge.dispute.closed", dispute, previous)
+        return dispute
+    dispute["status"] = "needs_response"
+    dispute["is_charge_refundable"] = False
+    dispute["evidence_details"]["due_by"] = ctx.now() + EVIDENCE_WINDOW
+    ctx.store.touch(dispute)
+    ctx.emit("charge.dispute.updated", dispute, previous)
+    _withdraw(ctx, dispute)
     return dispute
 
 

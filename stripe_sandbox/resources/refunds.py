@@ -69,8 +69,9 @@ def create(ctx: Ctx, params: dict[str, Any]) -> Obj:
             param="charge",
             code="charge_not_refundable",
         )
-    if charge.get("disputed"):
-        # The bank already took the money back for the buyer (disputes.py).
+    if charge.get("disputed") and not _refundable_while_disputed(ctx, charge):
+        # The bank already took the money back for the buyer (disputes.py); an inquiry
+        # (no money moved yet) may still be settled with a refund.
         raise invalid_request(
             f"Charge {charge['id']} has been charged back; cannot issue a refund.",
             code="charge_disputed",
@@ -213,3 +214,10 @@ ROUTES = [
     Endpoint("GET", "/v1/refunds/{id}", retrieve, sp.RefundRetrieveParams),
     Endpoint("POST", "/v1/refunds/{id}", update, sp.RefundUpdateParams),
 ]
+
+
+def _refundable_while_disputed(ctx: Ctx, charge: Obj) -> bool:
+    found = ctx.store.select(
+        "dispute", charge.get("_account"), lambda d: d.get("charge") == charge["id"]
+    )
+    return bool(found) and all(d.get("is_charge_refundable") for d in found)

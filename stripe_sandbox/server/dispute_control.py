@@ -27,7 +27,8 @@ async def resolve(request: Request) -> Response:
 
 @_endpoint
 async def open_on_charge(request: Request) -> Response:
-    """``{"reason": …, "amount": …}``: the buyer disputes a captured platform charge."""
+    """``{"reason": …, "amount": …, "inquiry": false}``: the buyer disputes a captured
+    platform charge (an inquiry first, when asked)."""
     data = await _json(request)
     sandbox = _sandbox(request)
     with sandbox.mutation():
@@ -35,11 +36,15 @@ async def open_on_charge(request: Request) -> Response:
         charge = fetch(ctx, "charge", request.path_params["charge"])
         if not charge.get("captured") or charge.get("disputed"):
             raise ControlError("only a captured charge not yet disputed can be disputed")
+        left = charge["amount_captured"] - charge["amount_refunded"]
+        if left <= 0:
+            raise ControlError("the charge was refunded in full: nothing is left to dispute")
         amount = data.get("amount")
-        if amount is not None and (not isinstance(amount, int) or amount <= 0):
-            raise ControlError("amount must be a positive integer (minor units)")
+        if amount is not None and (not isinstance(amount, int) or not 0 < amount <= left):
+            raise ControlError(f"amount must be a positive integer of at most {left}")
         reason = str(data.get("reason") or "fraudulent")
-        body = public(disputes.open_dispute(ctx, charge, reason, amount))
+        inquiry = bool(data.get("inquiry"))
+        body = public(disputes.open_dispute(ctx, charge, reason, amount, inquiry=inquiry))
     return JSONResponse(body)
 
 

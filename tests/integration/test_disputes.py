@@ -273,3 +273,24 @@ def test_a_contractor_who_fulfils_during_the_dispute_waits_for_its_outcome(
         "the dispute's work done",
     )
     assert not [m for m in reconcile() if m.kind in ("transfer", "checkout")]
+
+
+def test_an_inquiry_takes_nothing_until_it_escalates(live_stack, fees, settings):
+    """The inquiry card: the bank only asks; nothing is taken from the contractor until
+    the inquiry escalates into a chargeback, and then exactly what a chargeback takes."""
+    settings.DISPUTE_FEE_POLICY = "platform"
+    seller = onboarded_contractor(live_stack, "inquiry@example.com")
+    account = UserProfile.objects.get(user=seller).stripe_id
+    payment = disputed_order(live_stack, seller, 10_000, card="pm_card_createDisputeInquiry")
+    inquiry = until(lambda: Dispute.objects.filter(payment=payment).first(), "the inquiry")
+    assert inquiry.status == "warning_needs_response"
+    assert not ContractorDebit.objects.exists()
+    until(lambda: total(connected_balance(account)) == 8_970, "the contractor paid")
+
+    live_stack.control(
+        "POST", f"/_sandbox/disputes/{inquiry.stripe_dispute_id}/resolve", {"outcome": "lost"}
+    )
+    until(lambda: Dispute.objects.get(pk=inquiry.pk).funds_withdrawn, "the chargeback")
+    assert Dispute.objects.get(pk=inquiry.pk).status == "needs_response"
+    recovered(payment, 8_970)
+    assert total(connected_balance(account)) == 0

@@ -198,3 +198,55 @@ def test_evidence_files_are_pdf_jpeg_or_png_of_at_most_5_mb(client):
         {"purpose": "dispute_evidence", "file": file_like("receipt.pdf", b"%PDF-1.4 x")}
     )
     assert (pdf.purpose, pdf.type) == ("dispute_evidence", "pdf")
+
+
+def test_the_inquiry_card_opens_an_inquiry_that_moves_no_money(client, sandbox, receiver):
+    account = custom_account(client)
+    before = platform_total(client)
+    intent = destination_payment(
+        client, account.id, 5_000, 500, card="pm_card_createDisputeInquiry"
+    )
+    inquiry = dispute_of(client, intent)
+    assert (inquiry.status, inquiry.is_charge_refundable) == ("warning_needs_response", True)
+    assert inquiry.balance_transactions == []
+    assert platform_total(client) == before + 500
+    # An inquiry may be settled with a refund, unlike a chargeback.
+    refund = client.v1.refunds.create({"payment_intent": intent.id, "amount": 1_000})
+    assert refund.status == "succeeded"
+
+    dropped = sandbox.control(
+        "POST", f"/_sandbox/disputes/{inquiry.id}/resolve", {"outcome": "won"}
+    )
+    assert dropped["status"] == "warning_closed"
+    receiver.wait_for(lambda got: "charge.dispute.closed" in [r.event["type"] for r in got])
+    types = [t for t in receiver.types("/platform") if t.startswith("charge.dispute")]
+    assert types == ["charge.dispute.created", "charge.dispute.closed"]
+
+
+def test_an_escalated_inquiry_becomes_a_chargeback(client, sandbox):
+    account = custom_account(client)
+    intent = destination_payment(
+        client, account.id, 5_000, 500, card="pm_card_createDisputeInquiry"
+    )
+    inquiry = dispute_of(client, intent)
+    before = platform_total(client)
+    escalated = sandbox.control(
+        "POST", f"/_sandbox/disputes/{inquiry.id}/resolve", {"outcome": "lost"}
+    )
+    assert (escalated["status"], escalated["is_charge_refundable"]) == ("needs_response", False)
+    assert platform_total(client) == before - 5_000 - FEE
+    with pytest.raises(stripe.InvalidRequestError, match="charged back"):
+        client.v1.refunds.create({"payment_intent": intent.id, "amount": 100})
+
+
+def test_control_refuses_to_dispute_more_than_the_charge_holds(client, sandbox):
+    account = custom_account(client)
+    intent = destination_payment(client, account.id, 3_000, 300)
+    client.v1.refunds.create({"payment_intent": intent.id})
+    with pytest.raises(httpx.HTTPStatusError, match="400"):
+        sandbox.control("POST", f"/_sandbox/charges/{intent.latest_charge}/dispute", {})
+    other = destination_payment(client, account.id, 3_000, 300)
+    with pytest.raises(httpx.HTTPStatusError, match="400"):
+        sandbox.control(
+            "POST", f"/_sandbox/charges/{other.latest_charge}/dispute", {"amount": 3_001}
+        )
