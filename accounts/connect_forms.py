@@ -16,6 +16,7 @@ from django.utils.html import format_html
 
 from payments.services.onboarding import CustomDetails
 
+from .bank_formats import BankFormat, bank_format
 from .documents import ACCEPT, validate_document
 from .requirements import requirement_labels
 
@@ -96,11 +97,16 @@ def _website() -> dict[str, forms.Field]:
 
 
 def _bank() -> dict[str, forms.Field]:
-    return {
+    """The bank account in the format of the accounts' country (CONNECT_COUNTRY)."""
+    found = bank_format(settings.CONNECT_COUNTRY)
+    assert found is not None  # the form asks only for a country it knows (__init__)
+    fields: dict[str, forms.Field] = {
         "account_holder_name": _text("Account holder's name", 100),
-        "routing_number": _digits("Routing number", 9, 9, "the 9 digits of the routing number"),
-        "account_number": _digits("Account number", 4, 17, "the account number, digits only"),
     }
+    if found.routing_label:
+        fields["routing_number"] = _text(found.routing_label, 20)
+    fields["account_number"] = _text(found.account_label, 40)
+    return fields
 
 
 def _digits(label: str, least: int, most: int, what: str) -> forms.RegexField:
@@ -169,11 +175,14 @@ class CustomOnboardingForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.due = set(due)
         self.groups = [name for name, codes in GROUPS.items() if self.due.intersection(codes)]
+        if bank_format(settings.CONNECT_COUNTRY) is None and "bank" in self.groups:
+            self.groups.remove("bank")  # a format the form does not know: Stripe's page
         for group in self.groups:
             self.fields.update(BUILDERS[group](self.due))
         if "email" in self.fields:
             self.fields["email"].initial = email
-        self.unknown = [code for code in due if code not in KNOWN]
+        # Codes no field here answers: given on Stripe's own page.
+        self.unknown = [code for code in due if KNOWN.get(code) not in self.groups]
 
     @property
     def unknown_labels(self) -> list[str]:
@@ -188,6 +197,13 @@ class CustomOnboardingForm(forms.Form):
         if age > 120:
             raise forms.ValidationError("Enter your real date of birth.")
         return dob
+
+    def clean_routing_number(self):
+        return _bank_format().clean_routing(self.cleaned_data["routing_number"])
+
+    def clean_account_number(self):
+        country = settings.CONNECT_COUNTRY.upper()
+        return _bank_format().clean_account(self.cleaned_data["account_number"], country)
 
     def clean(self):
         data = super().clean()
@@ -269,15 +285,24 @@ def _business_profile(data: dict) -> dict:
     return {key: data[key] for key in ("mcc", "url", "product_description") if data.get(key)}
 
 
+def _bank_format() -> BankFormat:
+    found = bank_format(settings.CONNECT_COUNTRY)
+    assert found is not None
+    return found
+
+
 def _bank_account(data: dict) -> dict:
     if not data.get("account_number"):
         return {}
-    return {
+    bank = {
         "object": "bank_account",
-        "country": settings.CONNECT_COUNTRY,
-        "currency": settings.DEFAULT_CURRENCY,
+        "country": settings.CONNECT_COUNTRY.upper(),
+        # Paid out in the country's currency (a GB account cannot take USD payouts).
+        "currency": _bank_format().currency,
         "account_holder_name": data["account_holder_name"],
         "account_holder_type": "individual",
-        "routing_number": data["routing_number"],
         "account_number": data["account_number"],
     }
+    if data.get("routing_number"):
+        bank["routing_number"] = data["routing_number"]
+    return bank

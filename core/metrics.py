@@ -37,3 +37,9 @@ OUTBOX_ENQUEUE_FAILED = Counter(
     "Celery messages the broker refused; the dispatcher publishes them again, by task",
     ["task"],
 )
+WEBHOOK_EVENTS_OTHER_VERSION = Counter(
+    "shop_webhook_events_other_api_version_total",
+    "Webhook events rendered in another Stripe API version than the handlers are written "
+    "for (an endpoint made by hand; run stripe_setup), by endpoint and version",
+    ["endpoint", "api_version"],
+)

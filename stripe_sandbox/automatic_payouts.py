@@ -3,9 +3,9 @@
 After every change (and on the ticker, ten times a second) the sandbox calls
 :func:`run_due`: each connected account whose ``settings.payouts.schedule`` has
 a payout moment (midnight UTC, see payout_schedule.py) since the last check is
-paid its whole available balance, one payout per currency; then every pending
-payout whose arrival date has come is settled (paid, or failed to a failing test
-bank account).
+paid its whole available balance, one payout per currency; then a pending payout is
+sent to the bank (in transit) the day before its arrival date, and settled once that
+has come (paid, or failed to a failing test bank account).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 # Sandbox clock time up to which payout moments were handled (kept with --db, so a
 # demo restarted the next day pays what fell due while it was off).
 CHECKED_KEY = "payouts_checked_at"
+ON_ITS_WAY = ("pending", "in_transit")
 
 
 def due(sandbox: Sandbox) -> bool:
@@ -33,16 +34,23 @@ def due(sandbox: Sandbox) -> bool:
     return _next_arrival(sandbox) <= now
 
 
+def _next_step(payout: Obj) -> float:
+    """When a payout moves next: to the bank (pending), or arrives (in transit)."""
+    if payout["status"] == "pending":
+        return payout.get("_in_transit_at", payout.get("_arrives_at", 0))
+    return payout.get("_arrives_at", 0)
+
+
 def _next_arrival(sandbox: Sandbox) -> float:
-    """The earliest arrival of a pending payout (inf: none). Scanned once, then kept
-    as a lower bound (`note_arrival`), so a request does not scan every payout."""
+    """The earliest next step of a payout on its way (inf: none). Scanned once, then
+    kept as a lower bound (`note_arrival`), so a request does not scan every payout."""
     known = getattr(sandbox, "_next_payout_arrival", None)
     if known is None:
         known = min(
             (
-                payout.get("_arrives_at", 0)
+                _next_step(payout)
                 for payout in sandbox.store.iter_kind("payout")
-                if payout["status"] == "pending"
+                if payout["status"] in ON_ITS_WAY
             ),
             default=math.inf,
         )
@@ -94,11 +102,15 @@ def _settle_arrived(sandbox: Sandbox, now: float) -> None:
     if _next_arrival(sandbox) > now:
         return
     sandbox._next_payout_arrival = None  # type: ignore[attr-defined] # scanned again next
-    arrived = [
+    moving = [
         payout
         for payout in sandbox.store.iter_kind("payout", newest_first=False)
-        if payout["status"] == "pending" and payout.get("_arrives_at", 0) <= now
+        if payout["status"] in ON_ITS_WAY and _next_step(payout) <= now
     ]
+    for payout in moving:
+        if payout["status"] == "pending":
+            payouts.send_to_bank(sandbox.ctx(payout["_account"]), payout)
+    arrived = [payout for payout in moving if payout.get("_arrives_at", 0) <= now]
     for payout in arrived:
         ctx = sandbox.ctx(payout["_account"])
         failure = payouts.bank_failure(ctx, payout)

@@ -26,6 +26,7 @@ from .buyers import (
     payment_intent_create,
     payment_intent_list,
     payment_intent_retrieve,
+    payment_intent_shipping_update,
     payment_intent_update,
     payment_method_detach,
     platform_payment_intent_create,
@@ -78,6 +79,7 @@ from .payouts import balance_pending_list, payout_create
 from .version import PINNED_API_VERSION, api_version_problem
 from .webhooks import (
     webhook_endpoint_create,
+    webhook_endpoint_delete,
     webhook_endpoint_list,
     webhook_endpoint_update,
     webhook_event_construct,
@@ -92,6 +94,7 @@ CALLS = (
     platform_payment_intent_create,
     payment_intent_retrieve,
     payment_intent_list,
+    payment_intent_shipping_update,
     payment_intent_update,
     payment_intent_capture,
     payment_intent_cancel,
@@ -122,6 +125,7 @@ CALLS = (
     webhook_endpoint_list,
     webhook_endpoint_create,
     webhook_endpoint_update,
+    webhook_endpoint_delete,
     setup_intent_create,
     setup_intent_confirm,
     setup_intent_retrieve,

@@ -184,6 +184,29 @@ def payment_intent_update(*, payment_intent: str, amount: int, idempotency_key: 
     )
 
 
+def payment_intent_shipping_update(
+    *, payment_intent: str, shipping: dict, idempotency_key: str
+) -> dict:
+    """Where an intent not yet paid ships to: the buyer corrected the address after
+    the pay step was prepared. Repeating it changes nothing, so a 500 is re-read."""
+    params: stripe.params.PaymentIntentUpdateParams = {
+        "shipping": cast(stripe.params.PaymentIntentUpdateParamsShipping, _shipping_param(shipping))
+    }
+
+    def updated() -> dict | None:
+        intent = payment_intent_retrieve(payment_intent=payment_intent)
+        return intent if intent.get("shipping") == params["shipping"] else None
+
+    return write(
+        "payment_intent_shipping_update",
+        idempotency_key,
+        lambda options: _core.stripe_client().v1.payment_intents.update(
+            payment_intent, params, options
+        ),
+        updated,
+    )
+
+
 def payment_intent_retrieve(*, payment_intent: str, expand_charge: bool = False) -> dict:
     """The intent; with `expand_charge`, its latest charge as an object (for reconciliation)."""
     params: stripe.params.PaymentIntentRetrieveParams = (

@@ -10,6 +10,7 @@ platform's account (the platform is the merchant of record), so nothing here pas
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 import stripe
@@ -19,6 +20,8 @@ from ._core import found, nothing, plain, read_options, since, translated_errors
 
 # Stripe's closed statuses: a close that already took effect left one of these.
 CLOSED = frozenset({"won", "lost", "warning_closed"})
+# The statuses in which a dispute still takes evidence: a submission moves it on.
+OPEN = frozenset({"needs_response", "warning_needs_response"})
 
 
 def dispute_retrieve(*, dispute: str) -> dict:
@@ -42,16 +45,36 @@ def dispute_update(
     """Stage evidence on the dispute (`submit=False`) or send it to the bank.
 
     `submit` is always sent: Stripe's default is true, so leaving it out would submit
-    a draft. Setting values twice sets them once, so a retry under another key after
-    a 500 is harmless.
+    a draft. Setting values twice sets them once, so a draft is sent again under
+    another key after a 500. A submission is not: Stripe takes evidence once and
+    refuses a dispute no longer open, so after a 500 the dispute is read again and
+    returned if the submission went through.
     """
     params: dict[str, Any] = {"evidence": evidence, "submit": submit}
+    find: Callable[[], dict | None] = nothing
+    if submit:
+        # What the dispute showed before: a submission counts one more. (An inquiry
+        # answered once and escalated to a chargeback is open again, with a count.)
+        before = _submissions(dispute_retrieve(dispute=dispute))
+
+        def submitted() -> dict | None:
+            current = dispute_retrieve(dispute=dispute)
+            if current.get("status") not in OPEN or _submissions(current) > before:
+                return current
+            return None  # still open, nothing more submitted: nothing was written
+
+        find = submitted
+
     return write(
         "dispute_update",
         idempotency_key,
         lambda options: _core.stripe_client().v1.disputes.update(dispute, params, options),  # type: ignore[arg-type]
-        nothing,
+        find,
     )
+
+
+def _submissions(dispute: dict) -> int:
+    return int((dispute.get("evidence_details") or {}).get("submission_count") or 0)
 
 
 def dispute_close(*, dispute: str, idempotency_key: str) -> dict:

@@ -94,3 +94,11 @@ def webhook_endpoint_update(
         ),
         nothing,  # it sets values
     )
+
+
+def webhook_endpoint_delete(*, endpoint: str) -> dict:
+    """Delete an endpoint. Stripe takes no idempotency key on a DELETE (it is
+    idempotent itself: a second one answers resource_missing)."""
+    with translated_errors("webhook_endpoint_delete"):
+        deleted = _core.stripe_client().v1.webhook_endpoints.delete(endpoint)
+        return deleted.to_dict()

@@ -291,8 +291,8 @@ def held_capture(row: Payment) -> None:
 
 def group_capture(payment: Payment) -> Payment:
     """Capture the checkout's charge because `payment`'s order was fulfilled: once,
-    for every order still on, with the lead row's key, so the captures asked by two
-    fulfilments at once are one at Stripe."""
+    for every order still on, with the lead row's key and the amount, so the captures
+    asked by two fulfilments at once are one at Stripe."""
     from .intents import _action_done, order_flag, payment_apply_intent
 
     intent_id = payment.stripe_payment_intent_id or ""
@@ -310,7 +310,10 @@ def group_capture(payment: Payment) -> Payment:
     try:
         intent = gateway.payment_intent_capture(
             payment_intent=intent_id,
-            idempotency_key=f"payment-{lead_of(rows).pk}-capture",
+            # The amount is in the key: orders leave the checkout between two asks (a
+            # refused capture, then a cancellation), and Stripe answers a key it has
+            # seen with other parameters with idempotency_error, never a capture.
+            idempotency_key=f"payment-{lead_of(rows).pk}-capture-{total}",
             amount_to_capture=total if total < authorised else None,
             platform_charge=True,
         )

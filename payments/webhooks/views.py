@@ -10,6 +10,8 @@ from payments import gateway
 from payments.models import StripeEvent
 from payments.services.events import event_store
 
+from .versions import event_version_check
+
 # The two answers to a stored event, encoded once: this view runs for every webhook.
 _STORED = {  # by "created"
     True: b'{"received": true, "duplicate": false}',
@@ -33,6 +35,8 @@ def _receive(request: HttpRequest, *, endpoint: str, secret: str) -> HttpRespons
     # commits before returning: a 2xx means the event is durably stored.
     _, created = event_store(event=event, endpoint=endpoint, body=request.body.decode())
     WEBHOOK_EVENTS.labels(event["type"], "received" if created else "duplicate").inc()
+    if created:
+        event_version_check(event, endpoint)  # processed all the same, but said
     return HttpResponse(_STORED[created], content_type="application/json")
 
 

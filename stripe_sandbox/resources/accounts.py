@@ -23,7 +23,7 @@ from ..lists import embedded_list, list_object
 from ..sandbox import PLATFORM_ACCOUNT_ID, Ctx
 from ..store import Obj
 from . import account_checks as checks
-from . import account_requirements
+from . import account_requirements, bank_accounts
 from .common import Endpoint, apply_metadata
 
 HOSTED_DUE = [
@@ -39,6 +39,7 @@ HOSTED_DUE = [
     "tos_acceptance.ip",
 ]
 DOCUMENT_PURPOSES = ("identity_document", "additional_verification")
+DOCUMENT_MAX_SIZE = 10 * 1024 * 1024
 # Stripe's test bank account numbers (US routing 110000000) whose payouts fail.
 PAYOUT_FAILING_NUMBERS = {
     "000111111116": "no_account",
@@ -272,7 +273,11 @@ def _apply_company(account: Obj, company: dict[str, Any]) -> None:
 
 def _check_document(ctx: Ctx, account: Obj, file_id: str, param: str) -> None:
     upload = ctx.store.get(file_id, "file")
-    if upload is None or upload.get("_account") not in (None, account["id"]):
+    # A file belongs to the account that uploaded it: a connected account's identity
+    # document is uploaded with its Stripe-Account header (Stripe's guide to verifying
+    # connected accounts). The platform's own files are not found for the account, so
+    # a document can only be given once the account exists, in an update.
+    if upload is None or upload.get("_account") != account["id"]:
         raise invalid_request(
             f"No such file upload: '{file_id}'", param=param, code="resource_missing"
         )
@@ -280,6 +285,14 @@ def _check_document(ctx: Ctx, account: Obj, file_id: str, param: str) -> None:
         raise invalid_request(
             f"The file {file_id} has purpose {upload['purpose']}; identity documents must be "
             "uploaded with purpose identity_document.",
+            param=param,
+        )
+    # The account parameters' own description (stripe-python's AccountUpdateParams…
+    # VerificationDocument): "in JPG, PNG, or PDF format, and less than 10 MB in size".
+    if upload["size"] >= DOCUMENT_MAX_SIZE:
+        raise invalid_request(
+            f"The file {file_id} is {upload['size']} bytes; identity documents must be "
+            f"less than {DOCUMENT_MAX_SIZE} bytes.",
             param=param,
         )
 
@@ -293,7 +306,12 @@ def _merge(target: dict, source: dict) -> None:
 
 
 def add_bank_account(account: Obj, external: Any) -> Obj:
+    """A bank account from ``external_account`` (checked as Stripe does), or the
+    sandbox's test bank account (``external`` None). Like Stripe, it becomes the
+    default for its currency, and the old default for that currency is deleted."""
     details = external if isinstance(external, dict) else {}
+    if details:
+        bank_accounts.check(details, account["country"])
     number = str(details.get("account_number", "000123456789"))
     bank = {
         "id": ids.new_id("ba"),
@@ -311,9 +329,8 @@ def add_bank_account(account: Obj, external: Any) -> Obj:
         # Stripe's test account numbers whose payouts fail, and with which code.
         "_payout_failure": PAYOUT_FAILING_NUMBERS.get(number),
     }
-    data = [bank, *account["external_accounts"]["data"]]
-    for other in data[1:]:
-        other["default_for_currency"] = False
+    others = account["external_accounts"]["data"]
+    data = [bank, *(other for other in others if other["currency"] != bank["currency"])]
     account["external_accounts"] = embedded_list(
         f"/v1/accounts/{account['id']}/external_accounts", data
     )
@@ -337,17 +354,23 @@ def refresh(
     past_due = None
     eventually = None
     disabled_reason = None
+    pending: list[str] = []
     if override:
         due = list(override.get("currently_due", due))
         past_due = override.get("past_due")
         eventually = override.get("eventually_due")
         disabled_reason = override.get("disabled_reason")
-    enabled = not due
+        # Stripe checking what it was given (an SSN, a document) in the background:
+        # nothing is due, yet the account cannot take payments until it is done.
+        pending = list(override.get("pending_verification") or [])
+    enabled = not due and not pending
     if not enabled:
-        disabled_reason = disabled_reason or "requirements.past_due"
+        waiting = "requirements.pending_verification" if pending and not due else None
+        disabled_reason = disabled_reason or waiting or "requirements.past_due"
     account["requirements"] = _requirements(
         due, None if enabled else disabled_reason, past_due, eventually
     )
+    account["requirements"]["pending_verification"] = pending
     account["charges_enabled"] = enabled
     account["payouts_enabled"] = enabled
     if enabled and account["type"] == "custom":

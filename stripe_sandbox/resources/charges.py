@@ -97,15 +97,20 @@ def capture_funds(ctx: Ctx, charge: Obj, amount: int, fee: int | None) -> dict[s
     return previous
 
 
-def release(ctx: Ctx, charge: Obj) -> None:
-    """Cancel an uncaptured authorisation: the whole amount goes back to the card."""
+def release(ctx: Ctx, charge: Obj, *, expired: bool = False) -> None:
+    """Cancel an uncaptured authorisation: the whole amount goes back to the card.
+
+    Either way the charge is marked refunded (Stripe's capture reference: expired
+    uncaptured payments "are marked as refunded and capture attempts will fail"); a
+    canceled one says so with ``charge.refunded``, an expired one with
+    ``charge.expired`` only."""
     previous = {"amount_refunded": charge["amount_refunded"], "refunded": charge["refunded"]}
     charge["amount_refunded"] = charge["amount"]
     charge["_released"] = charge["amount"]
     charge["refunded"] = True
     charge["payment_method_details"]["card"]["capture_before"] = None
     ctx.store.touch(charge)
-    ctx.emit("charge.refunded", charge, previous)
+    ctx.emit("charge.expired" if expired else "charge.refunded", charge, previous)
 
 
 def _refunds_list(store: Store, charge: Obj) -> Obj:

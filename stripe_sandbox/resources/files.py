@@ -24,7 +24,14 @@ EXTENSIONS = {
     "csv": "csv",
     "txt": "txt",
 }
-IMAGE_PURPOSES = ("identity_document", "additional_verification", "business_logo", "business_icon")
+# The types a purpose accepts. Identity documents: "JPG, PNG, or PDF" (stripe-python's
+# AccountUpdateParams…VerificationDocument), so not GIF, whatever the file's name.
+ACCEPTED_TYPES = {
+    "identity_document": ("jpg", "png", "pdf"),
+    "additional_verification": ("jpg", "png", "pdf"),
+    "business_logo": ("jpg", "png", "pdf", "gif"),
+    "business_icon": ("jpg", "png", "pdf", "gif"),
+}
 
 
 def _file_type(filename: str, data: bytes) -> str | None:
@@ -50,10 +57,11 @@ def create(ctx: Ctx, params: dict[str, Any]) -> Obj:
         raise invalid_request("The file is empty.", param="file")
     file_type = _file_type(filename, data)
     purpose = params["purpose"]
-    if purpose in IMAGE_PURPOSES and file_type not in ("png", "jpg", "pdf", "gif"):
+    accepted = ACCEPTED_TYPES.get(purpose)
+    if accepted and file_type not in accepted:
         raise invalid_request(
             f"Invalid file: files with purpose {purpose} must be one of the following types: "
-            "jpg, png, pdf.",
+            f"{', '.join(accepted)}.",
             param="file",
         )
     if purpose == "dispute_evidence":

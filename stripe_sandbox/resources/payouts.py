@@ -1,12 +1,13 @@
 """Payouts from an account's available balance to its bank account.
 
-A payout is ``pending`` (``payout.created``) until its ``arrival_date`` on the
-sandbox clock, then ``paid`` (``payout.paid``) or, to one of Stripe's failing
-test bank account numbers, ``failed`` (``payout.failed``, money back in the
-balance). Automatic payouts follow each account's schedule
-(stripe_sandbox/automatic_payouts.py); the API creates manual ones, only for an
-account on a manual schedule. The control endpoint ``/_sandbox/payouts/run``
-pays out an account's available balance and settles its pending payouts now.
+A payout is ``pending`` (``payout.created``), ``in_transit`` from the day before its
+``arrival_date`` on the sandbox clock (``payout.updated``), then ``paid``
+(``payout.paid``) or, to one of Stripe's failing test bank account numbers,
+``failed`` (``payout.failed``, money back in the balance). Automatic payouts follow
+each account's schedule (stripe_sandbox/automatic_payouts.py); the API creates manual
+ones, only for an account on a manual schedule. The control endpoint
+``/_sandbox/payouts/run`` pays out an account's available balance and settles its
+payouts on their way now.
 """
 
 from __future__ import annotations
@@ -106,12 +107,14 @@ def make_payout(
         "trace_id": {"status": "pending", "value": None},
         "type": "bank_account",
         "_arrives_at": arrival(ctx.sandbox.clock.time()),
+        # Sent to the bank the day before it arrives (in_transit, payout.updated).
+        "_in_transit_at": max(ctx.now(), arrival(ctx.sandbox.clock.time()) - DAY),
     }
     txn["_payout"] = payout_id
     if automatic:
         payout["_paid_transactions"] = [*paid_transactions, txn["id"]]
     ctx.store.add(payout, ctx.account)
-    automatic_payouts.note_arrival(ctx.sandbox, payout["_arrives_at"])
+    automatic_payouts.note_arrival(ctx.sandbox, payout["_in_transit_at"])
     ctx.emit("payout.created", payout)
     return payout
 
@@ -164,8 +167,17 @@ FAILURE_MESSAGES = {
 }
 
 
+def send_to_bank(ctx: Ctx, payout: Obj) -> None:
+    """A pending payout is on its way to the bank (``in_transit``)."""
+    previous = {"status": payout["status"]}
+    payout["status"] = "in_transit"
+    ctx.store.touch(payout)
+    ctx.emit("payout.updated", payout, previous)
+
+
 def settle(ctx: Ctx, payout: Obj, *, fail: bool, failure_code: str = "account_closed") -> None:
-    """Mark a pending payout paid, or failed with its money back in the balance.
+    """Mark a pending or in-transit payout paid, or failed with its money back in the
+    balance.
 
     A failed payout puts its bank account in ``errored`` (as Stripe does): no
     automatic payout goes there until the account has new bank details.
@@ -222,7 +234,9 @@ def run(ctx: Ctx, *, fail: bool = False, failure_code: str | None = None) -> lis
     for (account, currency), (available, _pending) in list(ctx.ledger.totals.items()):
         if account == ctx.account and available > 0:
             make_payout(ctx, available, currency, automatic=True)
-    pending = ctx.store.select("payout", ctx.account, lambda p: p["status"] == "pending")
+    pending = ctx.store.select(
+        "payout", ctx.account, lambda p: p["status"] in ("pending", "in_transit")
+    )
     for payout in pending:
         code = failure_code or bank_failure(ctx, payout) or "account_closed"
         settle(ctx, payout, fail=fail or bank_failure(ctx, payout) is not None, failure_code=code)

@@ -19,7 +19,7 @@ from ..errors import invalid_request
 from ..lists import list_object
 from ..sandbox import API_VERSION, Ctx
 from ..store import Obj
-from .common import Endpoint, fetch, update_fields
+from .common import Endpoint, apply_metadata, fetch, update_fields
 
 
 def _check_url(url: str) -> None:
@@ -62,6 +62,7 @@ def update(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
     if "url" in params:
         _check_url(params["url"])
     update_fields(endpoint, params, ("description", "url", "enabled_events"))
+    apply_metadata(endpoint, params.get("metadata"))  # Stripe's update takes it too
     if "disabled" in params:
         endpoint["status"] = "disabled" if params["disabled"] else "enabled"
     ctx.store.touch(endpoint)

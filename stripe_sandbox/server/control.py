@@ -219,7 +219,13 @@ async def requirements(request: Request) -> Response:
         if data.get("clear")
         else {
             key: data[key]
-            for key in ("currently_due", "eventually_due", "past_due", "disabled_reason")
+            for key in (
+                "currently_due",
+                "eventually_due",
+                "past_due",
+                "disabled_reason",
+                "pending_verification",
+            )
             if key in data
         }
     )

@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from payments import gateway
 from stripe_sandbox.testing import SandboxHandle, run_sandbox
-from tests.accounts.onboarding_data import BANK, PERSON, US_DUE, everything
+from tests.accounts.onboarding_data import BANK, PERSON, US_DUE, documents, everything
 from tests.factories import ContractorFactory
 
 pytestmark = pytest.mark.django_db
@@ -291,3 +291,68 @@ def test_custom_onboarding_enables_the_account_on_the_sandbox(client, seller, sa
     assert account["individual"]["ssn_last_4_provided"] is True
     assert account["tos_acceptance"]["ip"] == "203.0.113.9"
     assert account["external_accounts"]["data"][0]["last4"] == "6789"
+
+
+# --- the bank account in the accounts' country's format ----------------------------
+
+
+@pytest.mark.sandbox
+def test_a_uk_contractor_gives_a_sort_code_and_is_paid_in_pounds(client, seller, sandbox, settings):
+    """Before, the form asked every country for a US routing number and sent the
+    shop's currency: Stripe (and now the sandbox) refuses that for a UK account."""
+    settings.CONNECT_COUNTRY = "GB"
+    page = client.get(reverse("accounts:onboarding"))
+    form = page.context["form"]
+    assert form.fields["routing_number"].label == "Sort code"
+    assert "ssn_last_4" not in form.fields  # not asked of a UK individual
+
+    uk = {**everything(), "postal_code": "N1 1AA", "city": "London", "state": ""}
+    wrong = client.post(reverse("accounts:onboarding"), {**uk, "routing_number": "110000000"})
+    assert "routing_number" in wrong.context["form"].errors
+
+    uk.update(routing_number="10-88-00", account_number="0001 2345", **documents())
+    response = client.post(reverse("accounts:onboarding"), uk, REMOTE_ADDR="203.0.113.9")
+    assert response.status_code == 302, response.context["form"].errors
+    seller.profile.refresh_from_db()
+    assert seller.profile.charges_enabled
+    account = gateway.account_retrieve(account=seller.profile.stripe_id)
+    [bank] = account["external_accounts"]["data"]
+    assert (bank["country"], bank["currency"], bank["routing_number"], bank["last4"]) == (
+        "GB",
+        "gbp",
+        "108800",
+        "2345",
+    )
+
+
+def test_an_iban_country_asks_for_the_iban_alone(client, seller, gw, settings):
+    settings.CONNECT_COUNTRY = "DE"
+    form = client.get(reverse("accounts:onboarding")).context["form"]
+    assert form.fields["account_number"].label == "IBAN"
+    assert "routing_number" not in form.fields
+
+    bad = {**everything(), "account_number": "DE89 3704 0044 0532 0130 01"}
+    response = client.post(reverse("accounts:onboarding"), bad)
+    assert "not a valid DE IBAN" in str(response.context["form"].errors["account_number"])
+    gw.account_update_custom.assert_not_called()
+
+    good = {**everything(), "account_number": "de89 3704 0044 0532 0130 00"}
+    client.post(reverse("accounts:onboarding"), good)
+    sent = gw.account_update_custom.call_args.kwargs["external_account"]
+    assert sent == {
+        "object": "bank_account",
+        "country": "DE",
+        "currency": "eur",
+        "account_holder_name": "Ada Lovelace",
+        "account_holder_type": "individual",
+        "account_number": "DE89370400440532013000",
+    }
+
+
+def test_a_country_whose_bank_format_the_form_does_not_know_goes_to_stripe(
+    client, seller, gw, settings
+):
+    settings.CONNECT_COUNTRY = "JP"
+    form = client.get(reverse("accounts:onboarding")).context["form"]
+    assert not {"routing_number", "account_number"} & set(form.fields)
+    assert "external_account" in form.unknown

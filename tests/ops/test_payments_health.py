@@ -105,7 +105,7 @@ def unsent_transfer() -> Transfer:
         transfer_group="checkout_1",
         source_charge="ch_x",
     )
-    Transfer.objects.filter(pk=transfer.pk).update(created_at=long_ago())
+    Transfer.objects.filter(pk=transfer.pk).update(created_at=long_ago(), updated_at=long_ago())
     return transfer
 
 
@@ -179,3 +179,21 @@ def test_the_oldest_unprocessed_event_age_is_reported(capsys):
 
     age = float(output.split("webhook_oldest_unprocessed_seconds = ")[1].split()[0])
     assert 590 < age < 700
+
+
+def test_events_in_another_api_version_are_named_and_exit_1(capsys):
+    from payments.models import StripeEvent
+
+    StripeEvent.objects.create(
+        stripe_id="evt_old",
+        type="payment_intent.succeeded",
+        endpoint="connect",
+        payload={"id": "evt_old", "api_version": "2024-06-20", "type": "payment_intent.succeeded"},
+        status=StripeEvent.Status.PROCESSED,
+    )
+
+    code, output = run(capsys)
+
+    assert code == 1
+    assert "1 events in API version 2024-06-20 from the connect endpoint" in output
+    assert "webhook_api_version" in output

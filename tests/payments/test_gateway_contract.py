@@ -323,6 +323,19 @@ CALLS: dict[str, tuple[Call, str, str, bool]] = {
         "/v1/payment_intents/{intent}",
         False,
     ),
+    "payment_intent_shipping_update": (
+        lambda w: gateway.payment_intent_shipping_update(
+            payment_intent=w["unpaid"],
+            shipping={
+                "name": "Ada Lovelace",
+                "address": {"line1": "1 Main St", "city": "Albany", "country": "US"},
+            },
+            idempotency_key="payment-5-shipping-1",
+        ),
+        "POST",
+        "/v1/payment_intents/{intent}",
+        False,
+    ),
     "transfer_create": (
         lambda w: gateway.transfer_create(
             amount=4_000,
@@ -562,6 +575,12 @@ CALLS: dict[str, tuple[Call, str, str, bool]] = {
         lambda w: gateway.webhook_endpoint_list(),
         "GET",
         "/v1/webhook_endpoints",
+        False,
+    ),
+    "webhook_endpoint_delete": (
+        lambda w: gateway.webhook_endpoint_delete(endpoint=w["endpoint"]),
+        "DELETE",
+        "/v1/webhook_endpoints/{webhook_endpoint}",
         False,
     ),
     "webhook_endpoint_create": (

@@ -113,3 +113,43 @@ def test_an_endpoint_in_another_api_version_is_replaced_and_named(sandbox):
 def test_a_bad_base_url_is_refused(sandbox):
     with pytest.raises(CommandError, match="http"):
         call_command("stripe_setup", "--base-url", "shop.test", stdout=io.StringIO())
+
+
+def lose_answers(sandbox: SandboxHandle, count: int) -> None:
+    """The next `count` endpoint creations are made, and answered 500 (the answer that
+    carries the secret is lost)."""
+    sandbox.control(
+        "POST",
+        "/_sandbox/faults",
+        {"method": "POST", "path": "/v1/webhook_endpoints", "kind": "500_after", "count": count},
+    )
+
+
+def test_an_endpoint_whose_secret_was_lost_is_made_again(sandbox):
+    """Before: after a 500 the gateway found the endpoint in the list, which never shows
+    the secret, and the command printed `STRIPE_WEBHOOK_SECRET=` with nothing after it."""
+    lose_answers(sandbox, 1)
+
+    output = setup()
+
+    made = endpoints(sandbox)
+    assert len(made) == 2  # the secretless one was deleted
+    platform = made[f"{BASE}/payments/webhooks/stripe/"]
+    connect = made[f"{BASE}/payments/webhooks/connect/"]
+    assert f"STRIPE_WEBHOOK_SECRET={platform['_secret']}\n" in output
+    assert f"STRIPE_CONNECT_WEBHOOK_SECRET={connect['_secret']}\n" in output
+    assert "SECRET=\n" not in output
+    assert "creating it again" in output
+
+
+def test_when_it_cannot_be_made_again_the_command_says_to_roll_the_secret(sandbox):
+    lose_answers(sandbox, 2)  # the platform endpoint's creation, and its second one
+    out, err = io.StringIO(), io.StringIO()
+
+    with pytest.raises(CommandError, match="STRIPE_WEBHOOK_SECRET"):
+        call_command("stripe_setup", "--base-url", BASE, stdout=out, stderr=err)
+
+    assert "STRIPE_WEBHOOK_SECRET=" not in out.getvalue()
+    assert "roll its secret" in err.getvalue()
+    connect = endpoints(sandbox)[f"{BASE}/payments/webhooks/connect/"]
+    assert f"STRIPE_CONNECT_WEBHOOK_SECRET={connect['_secret']}" in out.getvalue()

@@ -191,7 +191,7 @@ def test_the_first_fulfilment_captures_everything_and_pays_only_that_contractor(
 
     gw.payment_intent_capture.assert_called_once_with(
         payment_intent="pi_group",
-        idempotency_key=f"payment-{to_alice.pk}-capture",
+        idempotency_key=f"payment-{to_alice.pk}-capture-12000",
         amount_to_capture=None,
         platform_charge=True,
     )
@@ -245,6 +245,11 @@ def test_an_order_canceled_before_the_capture_is_left_out_of_it(gw):
     )
     intents.payment_capture(payment_id=to_alice.pk)
     assert gw.payment_intent_capture.call_args.kwargs["amount_to_capture"] == 9_000
+    # Another amount, another key: Stripe refuses a key seen with other parameters.
+    assert (
+        gw.payment_intent_capture.call_args.kwargs["idempotency_key"]
+        == f"payment-{to_alice.pk}-capture-9000"
+    )
     assert fresh(to_alice)[0].status == "captured"
     assert not Order.objects.filter(flagged=True).exists()
 

@@ -11,20 +11,15 @@ from __future__ import annotations
 import pytest
 import stripe
 
-from .helpers import BANK_ACCOUNT, BUSINESS, US_INDIVIDUAL, custom_account, upload_document
+from .helpers import BANK_ACCOUNT, BUSINESS, US_INDIVIDUAL, custom_account, with_documents
 
 TOS = {"date": 1_700_000_000, "ip": "203.0.113.9"}
 
 
-def documents(client) -> dict:
-    return {
-        "document": {"front": upload_document(client)},
-        "additional_document": {"front": upload_document(client)},
-    }
-
-
-def create(client, **params) -> stripe.Account:
-    return client.v1.accounts.create(params={"type": "custom", **params})
+def create(client, *, documented: bool = False, **params) -> stripe.Account:
+    """A custom account; `documented`: then given its identity documents, its own files."""
+    account = client.v1.accounts.create(params={"type": "custom", **params})
+    return with_documents(client, account.id) if documented else account
 
 
 def test_what_enabled_an_account_before_is_not_enough(client):
@@ -37,8 +32,8 @@ def test_what_enabled_an_account_before_is_not_enough(client):
             "first_name": "Jenny",
             "last_name": "Rosen",
             "dob": {"day": 1, "month": 2, "year": 1990},
-            "verification": documents(client),
         },
+        documented=True,
     )
     assert not account.charges_enabled
     assert not account.payouts_enabled
@@ -88,7 +83,8 @@ def test_alternatives_a_product_description_and_the_full_id_number(client):
         business_profile={"mcc": "5734", "product_description": "Wooden toys"},
         external_account=BANK_ACCOUNT,
         tos_acceptance=TOS,
-        individual={**person, "id_number": "000000000", "verification": documents(client)},
+        individual={**person, "id_number": "000000000"},
+        documented=True,
     )
     assert account.requirements.currently_due == []
     assert account.charges_enabled
@@ -102,7 +98,8 @@ def test_the_rest_can_come_later_and_enables_the_account_then(client):
         business_type="individual",
         business_profile=BUSINESS,
         tos_acceptance=TOS,
-        individual={**person, "verification": documents(client)},
+        individual=person,
+        documented=True,
     )
     assert account.requirements.currently_due == ["external_account", "individual.phone"]
     account = client.v1.accounts.update(
@@ -121,9 +118,16 @@ def test_a_uk_individual_needs_no_ssn_and_no_state(client):
         country="GB",
         business_type="individual",
         business_profile=BUSINESS,
-        external_account={**BANK_ACCOUNT, "country": "GB", "currency": "gbp"},
+        external_account={
+            **BANK_ACCOUNT,
+            "country": "GB",
+            "currency": "gbp",
+            "routing_number": "108800",
+            "account_number": "00012345",
+        },
         tos_acceptance=TOS,
-        individual={**person, "verification": documents(client)},
+        individual=person,
+        documented=True,
     )
     assert account.requirements.currently_due == []
     assert account.charges_enabled
@@ -138,7 +142,8 @@ def test_a_country_the_sandbox_does_not_model_also_needs_the_id_number(client):
         business_profile=BUSINESS,
         external_account=BANK_ACCOUNT,
         tos_acceptance=TOS,
-        individual={**person, "verification": documents(client)},
+        individual=person,
+        documented=True,
     )
     assert account.requirements.currently_due == ["individual.id_number"]
 

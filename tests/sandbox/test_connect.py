@@ -66,7 +66,7 @@ def test_custom_account_missing_documents_stays_disabled(client):
         "individual.verification.document",
     ]
     assert account.requirements.disabled_reason == "requirements.past_due"
-    front, extra = upload_document(client), upload_document(client)
+    front, extra = upload_document(client, account.id), upload_document(client, account.id)
     account = client.v1.accounts.update(
         account.id,
         params={
@@ -439,3 +439,61 @@ def test_balance_transactions_list_and_retrieve(client):
     charge_txn = client.v1.balance_transactions.list(params={"type": "charge"}).data[0]
     assert charge_txn.source == intent.latest_charge
     assert client.v1.balance_transactions.retrieve(charge_txn.id).net == 3_000
+
+
+def test_a_platform_file_is_not_a_connected_accounts_document(client):
+    """A file belongs to the account that uploaded it. Before, a file uploaded without
+    the account's Stripe-Account header (the platform's own) was taken as its document."""
+    account = client.v1.accounts.create(
+        params={"type": "custom", "country": "US", "individual": US_INDIVIDUAL}
+    )
+    other = client.v1.accounts.create(params={"type": "custom", "country": "US"})
+    for uploader in (None, other.id):  # the platform's file, another account's file
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            client.v1.accounts.update(
+                account.id,
+                params={
+                    "individual": {
+                        "verification": {"document": {"front": upload_document(client, uploader)}}
+                    }
+                },
+            )
+        assert refused.value.code == "resource_missing"
+        assert refused.value.param == "individual[verification][document][front]"
+    own = upload_document(client, account.id)
+    updated = client.v1.accounts.update(
+        account.id, params={"individual": {"verification": {"document": {"front": own}}}}
+    )
+    assert updated.individual.verification.document.front == own
+
+
+def test_an_identity_document_is_jpg_png_or_pdf_not_gif(client):
+    """Stripe's account parameters: documents "in JPG, PNG, or PDF format". Before, the
+    sandbox took a GIF while its own error message listed jpg, png, pdf."""
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.files.create(
+            params={"purpose": "identity_document", "file": file_like("id.gif", b"GIF89a" + PNG)}
+        )
+    assert refused.value.param == "file"
+    assert "jpg, png, pdf" in str(refused.value)
+    pdf = client.v1.files.create(
+        params={"purpose": "identity_document", "file": file_like("id.pdf", b"%PDF-1.4 x")}
+    )
+    assert pdf.type == "pdf"
+
+
+def test_an_identity_document_of_10_mb_or_more_is_refused(client):
+    account = client.v1.accounts.create(params={"type": "custom", "country": "US"})
+    big = client.v1.files.create(
+        params={
+            "purpose": "identity_document",
+            "file": file_like("id.png", PNG + b"\x00" * (10 * 1024 * 1024)),
+        },
+        options={"stripe_account": account.id},
+    )
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.accounts.update(
+            account.id,
+            params={"individual": {"verification": {"document": {"front": big.id}}}},
+        )
+    assert refused.value.param == "individual[verification][document][front]"

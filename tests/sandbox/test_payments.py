@@ -320,7 +320,54 @@ def test_uncaptured_authorisation_expires_after_seven_days(sandbox, client):
         client.v1.payment_intents.capture(intent.id)
     expired = client.v1.payment_intents.retrieve(intent.id)
     assert expired.status == "canceled"
-    assert expired.cancellation_reason == "automatic"
+    assert expired.cancellation_reason == "expired"
+
+
+def test_an_expired_authorisation_says_so_in_its_reason_and_events(sandbox, client):
+    """Stripe cancels an authorisation past `capture_before` itself: reason `expired`
+    (stripe-python's PaymentIntent.cancellation_reason), and its charge sends
+    `charge.expired` ("an uncaptured charge expires"). Before: reason `automatic` and
+    `charge.refunded`, as if someone had refunded it."""
+    intent = client.v1.payment_intents.create(
+        params={
+            "amount": 4000,
+            "currency": "usd",
+            "capture_method": "manual",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+        }
+    )
+    charge = client.v1.charges.retrieve(intent.latest_charge)
+    deadline = charge.payment_method_details.card.capture_before
+    sandbox.control("POST", "/_sandbox/clock", {"advance": deadline - charge.created + 1})
+
+    expired = client.v1.payment_intents.retrieve(intent.id)
+
+    assert (expired.status, expired.cancellation_reason) == ("canceled", "expired")
+    charge = client.v1.charges.retrieve(intent.latest_charge)
+    # Stripe's capture reference: expired uncaptured payments "are marked as refunded".
+    assert (charge.captured, charge.refunded, charge.amount_refunded) == (False, True, 4000)
+    events = client.v1.events.list(params={"limit": 100}).data
+    about = {e.type for e in events if e.data.object.id in (intent.id, charge.id)}
+    assert {"charge.expired", "payment_intent.canceled"} <= about
+    assert "charge.refunded" not in about
+
+
+def test_a_canceled_authorisation_is_still_refunded_not_expired(client):
+    intent = client.v1.payment_intents.create(
+        params={
+            "amount": 4000,
+            "currency": "usd",
+            "capture_method": "manual",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+        }
+    )
+    client.v1.payment_intents.cancel(intent.id, params={"cancellation_reason": "abandoned"})
+    events = client.v1.events.list(params={"limit": 100}).data
+    about = {e.type for e in events if e.data.object.id == intent.latest_charge}
+    assert "charge.refunded" in about
+    assert "charge.expired" not in about
 
 
 def test_amount_rules(client):

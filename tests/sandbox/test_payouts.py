@@ -58,14 +58,19 @@ def test_a_daily_account_is_paid_its_available_balance_at_midnight(sandbox, clie
     assert {t.type for t in txns} == {"payment", "payout"}
     assert sum(t.net for t in txns) == 0  # the payout takes exactly what came in
 
-    advance_past_midnight(sandbox, days=2)
+    # The day before it arrives, it is on its way to the bank.
+    advance_past_midnight(sandbox)
+    assert payouts_of(client, account)[0].status == "in_transit"
+    advance_past_midnight(sandbox)
     assert payouts_of(client, account)[0].status == "paid"
-    # The next day there was nothing left to pay out.
+    # The next days there was nothing left to pay out.
     assert len(payouts_of(client, account)) == 1
     receiver.wait_for(lambda got: "payout.paid" in [r.event["type"] for r in got])
     connect = [r.event for r in receiver.requests if r.path == "/connect"]
     payout_events = [e["type"] for e in connect if e["type"].startswith("payout.")]
-    assert payout_events == ["payout.created", "payout.paid"]
+    assert payout_events == ["payout.created", "payout.updated", "payout.paid"]
+    moved = [e for e in connect if e["type"] == "payout.updated"][0]
+    assert moved["data"]["previous_attributes"] == {"status": "pending"}
     assert {e["account"] for e in connect if e["type"].startswith("payout.")} == {account}
     assert receiver.types("/platform").count("payout.created") == 0
 

@@ -155,3 +155,19 @@ def test_webhook_endpoints_api(sandbox, client, receiver):
     registered = next(r for r in got if r.path == "/registered")
     assert verify(registered, endpoint.secret).type == "customer.created"
     assert client.v1.webhook_endpoints.delete(endpoint.id).deleted is True
+
+
+def test_an_endpoints_update_sets_its_metadata(client):
+    """Stripe's update takes `metadata` (stripe_setup marks a hand-made endpoint as
+    ours with it); before, the sandbox ignored it."""
+    endpoint = client.v1.webhook_endpoints.create(
+        params={"url": "https://shop.test/hook", "enabled_events": ["charge.refunded"]}
+    )
+    assert endpoint.application is None
+    updated = client.v1.webhook_endpoints.update(
+        endpoint.id, params={"metadata": {"marketplace_endpoint": "platform"}}
+    )
+    assert updated.metadata.to_dict() == {"marketplace_endpoint": "platform"}
+    assert client.v1.webhook_endpoints.retrieve(endpoint.id).metadata.to_dict() == {
+        "marketplace_endpoint": "platform"
+    }

@@ -6,7 +6,11 @@ the event types the handler registry handles from it, in the pinned API version.
 Run it again whenever the handlers change: it updates, it does not duplicate.
 
 Stripe shows an endpoint's signing secret once, in the answer that creates it,
-so the secrets are printed only then. An endpoint's API version cannot be
+so the secrets are printed only then. When that answer is lost (a 500 after the
+endpoint was made: the gateway finds the endpoint in the list, which never shows
+a secret), the endpoint is deleted and made again; if that fails too, the command
+says to roll the secret in the dashboard and exits non-zero, and never prints an
+empty secret. An endpoint's API version cannot be
 changed; when the pin moves, a new endpoint is created beside the old one, whose
 id is printed so it can be deleted once the new secret is deployed.
 """
@@ -47,12 +51,17 @@ class Command(BaseCommand):
     def handle(self, *args, base_url: str, **options):
         if not base_url.startswith(("https://", "http://")):
             raise CommandError("--base-url must be an http(s) address.")
+        self.secrets_lost: list[str] = []
         try:
             existing = gateway.webhook_endpoint_list()
             for role in (PLATFORM, CONNECT):
                 self._ensure(role, base_url.rstrip("/"), existing)
         except gateway.GatewayError as exc:
             raise CommandError(f"Stripe refused or is unreachable: {exc}") from exc
+        if self.secrets_lost:
+            raise CommandError(
+                f"No signing secret for {', '.join(self.secrets_lost)}: roll it in the dashboard."
+            )
 
     def _ensure(self, role: str, base_url: str, existing: list[dict]) -> None:
         url_name, secret_setting = ENDPOINTS[role]
@@ -66,9 +75,6 @@ class Command(BaseCommand):
         ]
         current = [e for e in ours if e.get("api_version") == gateway.PINNED_API_VERSION]
         events, description = event_types(role), f"Marketplace {role} events"
-        # A random key: a second run must not replay the first's answer (the
-        # endpoint may have been deleted since); `find` guards a retried create.
-        key = f"stripe-setup-{role}-{uuid.uuid4().hex}"
         if current:
             endpoint = gateway.webhook_endpoint_update(
                 endpoint=current[0]["id"],
@@ -76,20 +82,22 @@ class Command(BaseCommand):
                 enabled_events=events,
                 description=description,
                 metadata=metadata,
-                idempotency_key=key,
+                idempotency_key=_key(role),
             )
             self.stdout.write(f"{role}: updated {endpoint['id']} ({url}); its secret is unchanged.")
         else:
-            endpoint = gateway.webhook_endpoint_create(
-                url=url,
-                enabled_events=events,
-                connect=role == CONNECT,
-                description=description,
-                metadata=metadata,
-                idempotency_key=key,
-            )
-            self.stdout.write(f"{role}: created {endpoint['id']} ({url}). Set:")
-            self.stdout.write(f"{secret_setting}={endpoint.get('secret', '')}")
+            endpoint = self._create(role, url, events, description, metadata)
+            if endpoint.get("secret"):
+                self.stdout.write(f"{role}: created {endpoint['id']} ({url}). Set:")
+                self.stdout.write(f"{secret_setting}={endpoint['secret']}")
+            else:
+                self.secrets_lost.append(secret_setting)
+                self.stderr.write(
+                    f"{role}: created {endpoint['id']} ({url}), but Stripe's answer with its "
+                    f"signing secret was lost. In the dashboard (Developers, Webhooks, "
+                    f"{endpoint['id']}) roll its secret and set {secret_setting} to it, or "
+                    "delete the endpoint and run stripe_setup again."
+                )
         for stale in ours:
             if stale["id"] != endpoint["id"]:
                 self.stdout.write(
@@ -97,3 +105,37 @@ class Command(BaseCommand):
                     f"{stale.get('api_version')}) still receives events: delete it once "
                     f"{secret_setting} holds the new secret."
                 )
+
+    def _create(
+        self, role: str, url: str, events: list[str], description: str, metadata: dict
+    ) -> dict:
+        """A new endpoint, with its secret if at all possible: one that came back
+        without it (found after a 500) is deleted and made once more."""
+
+        def create() -> dict:
+            return gateway.webhook_endpoint_create(
+                url=url,
+                enabled_events=events,
+                connect=role == CONNECT,
+                description=description,
+                metadata=metadata,
+                idempotency_key=_key(role),
+            )
+
+        endpoint = create()
+        if endpoint.get("secret"):
+            return endpoint
+        self.stdout.write(f"{role}: {endpoint['id']} was created but its secret was lost.")
+        try:
+            gateway.webhook_endpoint_delete(endpoint=endpoint["id"])
+        except gateway.GatewayError as exc:
+            self.stderr.write(f"{role}: could not delete {endpoint['id']}: {exc}")
+            return endpoint
+        self.stdout.write(f"{role}: deleted {endpoint['id']}; creating it again.")
+        return create()
+
+
+def _key(role: str) -> str:
+    """A random key: a second run must not replay the first's answer (the endpoint
+    may have been deleted since); the gateway's `find` guards a retried create."""
+    return f"stripe-setup-{role}-{uuid.uuid4().hex}"
