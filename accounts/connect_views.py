@@ -24,6 +24,7 @@ from .requirements import disabled_reason_label, requirement_labels
 logger = logging.getLogger(__name__)
 
 ONBOARDING_FORM = "custom_onboarding"
+CHECKING = "Thanks! Stripe is checking your details; we'll tell you when you can sell."
 
 
 def contractor_required(view):
@@ -87,15 +88,30 @@ def _onboarding_page(request, form: CustomOnboardingForm | None):
 
 
 def _after_submit(request, profile):
-    """Stripe's answer decides: enabled, or back to the form for what is still due."""
+    """Stripe's answer decides: enabled, still checking, or back to the form for what
+    is still due."""
     still_due = requirement_labels(profile.requirements.get("currently_due"))
-    if not still_due:
+    if profile.charges_enabled:
         messages.success(request, "Thanks! Stripe has everything it needs: you can now sell.")
+        return redirect("accounts:dashboard")
+    if not still_due:
+        _tell_nothing_is_due_yet(request, profile)
         return redirect("accounts:dashboard")
     messages.warning(
         request, "Thanks, your details were sent. Stripe still needs: " + "; ".join(still_due)
     )
     return redirect("accounts:onboarding")
+
+
+def _tell_nothing_is_due_yet(request, profile) -> None:
+    """Nothing is asked for, yet charges are off: Stripe verifies in the background
+    (pending_verification) and enables the account later, by account.updated. Unless
+    it closed or the platform paused the account, where no waiting helps."""
+    reason = profile.requirements.get("disabled_reason") or ""
+    if reason.startswith("rejected.") or reason == "platform_paused":
+        messages.error(request, f"{disabled_reason_label(reason)}.")
+    else:
+        messages.info(request, CHECKING)
 
 
 def _custom_onboarding_send(request, form: CustomOnboardingForm):
@@ -151,9 +167,23 @@ def onboarding_return(request):
         return _unreachable(request)
     if profile.charges_enabled:
         messages.success(request, "You're all set: you can now sell and get paid.")
+    elif profile.details_submitted and not profile.requirements.get("currently_due"):
+        _tell_nothing_is_due_yet(request, profile)
     else:
         messages.warning(request, "Stripe still needs some details before you can sell.")
     return redirect("accounts:dashboard")
+
+
+def _account_state(profile) -> str:
+    """The account in a word: active, restricted or not_started. Sign-up makes the
+    connected account at once and Stripe reports a new one as past due: that is no
+    restriction to warn about until the contractor has started (the rule notifications
+    use too)."""
+    if profile.charges_enabled:
+        return "active"
+    if profile.stripe_id and profile.onboarding_started:
+        return "restricted"
+    return "not_started"
 
 
 @contractor_required
@@ -161,10 +191,13 @@ def dashboard(request):
     user = request.user
     profile = user.profile
     attention = selectors.sales_attention_get(contractor=user)
+    state = _account_state(profile)
+    requirements = profile.requirements if state != "not_started" else {}
     context = {
         "profile": profile,
-        "due": requirement_labels(profile.requirements.get("currently_due")),
-        "disabled_reason": disabled_reason_label(profile.requirements.get("disabled_reason")),
+        "account_state": state,
+        "due": requirement_labels(requirements.get("currently_due")),
+        "disabled_reason": disabled_reason_label(requirements.get("disabled_reason")),
         "email_verified": selectors.email_verified(user),
         "balances": selectors.balance_list(contractor=user),
         "payouts": selectors.payout_list(contractor=user),

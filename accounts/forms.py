@@ -37,9 +37,11 @@ class SignupForm(UserCreationForm):
         self.fields["email"].widget.attrs.update({"autocomplete": "email", "autofocus": True})
 
     @staticmethod
-    def initial_role(value: str | None) -> str | None:
-        """`?role=` from a link ("Sell here", "use a buyer account"), if it names a role."""
-        return value if value in UserProfile.Role.values else None
+    def initial_role(value: str | None) -> str:
+        """`?role=` from a link ("Sell here", "use a buyer account") if it names a role,
+        else buyer: most people signing up came to shop, and a form with no choice made
+        looks like it forgot one."""
+        return value if value in UserProfile.Role.values else UserProfile.Role.BUYER
 
     def clean_email(self):
         # Whether the address already has an account is not said here: that would tell

@@ -108,6 +108,16 @@ class UserProfile(models.Model):
         return self.charges_enabled and self.stripe_id.startswith("acct_")
 
     @property
+    def onboarding_started(self) -> bool:
+        """The contractor has sent Stripe something (the hosted form, or our terms step).
+
+        Sign-up creates the connected account at once, and a new account is always
+        restricted for overdue details: until this is true that restriction is not news,
+        so neither the dashboard nor a notification calls the account restricted.
+        """
+        return self.details_submitted or self.tos_accepted_at is not None
+
+    @property
     def is_contractor(self) -> bool:
         return self.role == self.Role.CONTRACTOR
 

@@ -16,7 +16,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from payments import gateway
 from payments.services import stripe_reads
@@ -29,6 +29,7 @@ from .payment_methods import (
     card_add_start,
     card_choose_for_checkout,
     card_make_default,
+    card_owned,
     card_remove,
 )
 from .selectors import email_verified
@@ -143,10 +144,14 @@ def payment_method_added(request):
     return redirect(LIST)
 
 
-@require_POST
+@never_cache
+@require_http_methods(["GET", "POST"])
 @buyer_only
 def payment_method_remove(request):
-    """Detach a saved card (it must be one of the buyer's)."""
+    """GET: ask first (a detached card cannot be attached again; works without
+    JavaScript). POST, the page's answer: detach the card (it must be the buyer's)."""
+    if request.method == "GET":
+        return _remove_confirm(request)
     try:
         card = card_remove(user=request.user, payment_method=request.POST.get("payment_method", ""))
     except (PaymentMethodError, gateway.GatewayError) as exc:
@@ -154,6 +159,18 @@ def payment_method_remove(request):
     else:
         messages.success(request, f"The card ending {card['last4']} was removed.")
     return redirect(LIST)
+
+
+def _remove_confirm(request):
+    if not _stripe_reads_limited(request):
+        messages.error(request, "Too many requests: please wait a minute and try again.")
+        return redirect(LIST)
+    try:
+        card = card_owned(user=request.user, payment_method=request.GET.get("payment_method", ""))
+    except (PaymentMethodError, gateway.GatewayError) as exc:
+        _failure(request, exc)
+        return redirect(LIST)
+    return render(request, "accounts/payment_method_remove.html", {"card": card})
 
 
 @require_POST

@@ -14,6 +14,7 @@ from django.utils import timezone
 from payments.models import (
     BalanceSnapshot,
     ContractorDebit,
+    DisputeAction,
     Payment,
     Payout,
     PayoutRequest,
@@ -109,9 +110,50 @@ def transfer_list(*, contractor: User, limit: int = RECENT) -> QuerySet[Payment]
     )
 
 
-def debit_list(*, contractor: User, limit: int = RECENT) -> QuerySet[ContractorDebit]:
-    """The contractor's newest debits (penalties, recovered disputes)."""
-    return ContractorDebit.objects.filter(contractor=contractor).select_related("order")[:limit]
+@dataclass(frozen=True)
+class MoneyTakenOrGiven:
+    """A line of the dashboard's "Debits and disputes": money taken from the
+    contractor (a debit, or a dispute's reversal of a checkout's transfer) or given
+    back (a won dispute)."""
+
+    created_at: datetime
+    reason: str
+    amount: int  # negative: taken; positive: given back
+    currency: str
+    status: str
+    failure_message: str = ""
+
+
+def debit_list(*, contractor: User, limit: int = RECENT) -> list[MoneyTakenOrGiven]:
+    """The contractor's newest debits (penalties, recovered disputes), and what
+    disputes took back from or gave back to them, newest first."""
+    rows = [
+        MoneyTakenOrGiven(
+            d.created_at, d.reason, -d.amount, d.currency, d.get_status_display(), d.failure_message
+        )
+        for d in ContractorDebit.objects.filter(contractor=contractor)[:limit]
+    ]
+    actions = DisputeAction.objects.filter(
+        payment__order__seller=contractor,
+        kind__in=[DisputeAction.Kind.REVERSE_TRANSFER, DisputeAction.Kind.RETURN_FUNDS],
+    ).select_related("dispute", "payment")
+    for action in actions.order_by("-created_at")[:limit]:
+        dispute = action.dispute
+        taken = action.kind == DisputeAction.Kind.REVERSE_TRANSFER
+        what = "disputed amount taken back" if taken else "won: given back"
+        if not taken and action.status == DisputeAction.Status.PENDING:
+            continue  # the amount is known once it is sent
+        rows.append(
+            MoneyTakenOrGiven(
+                action.created_at,
+                f"Dispute {dispute.stripe_dispute_id} ({dispute.reason_label}): {what}",
+                -action.amount if taken else action.amount,
+                action.payment.currency if action.payment else dispute.currency,
+                action.get_status_display(),
+                action.failure_message,
+            )
+        )
+    return sorted(rows, key=lambda row: row.created_at, reverse=True)[:limit]
 
 
 def earning_list(*, contractor: User) -> list[dict]:

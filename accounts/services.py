@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from .mail import account_email_send, email_allowed
 from .models import User, UserProfile
 from .tokens import sign_in_tokens, uid_encode
 
@@ -50,9 +51,10 @@ def signup_request(*, email: str, password: str, role: str, display_name: str = 
 
     Both cases answer the same way ("check your email"), so the form cannot be used to
     learn who has an account. A new account gets a one-time link that signs it in (and
-    so proves the address); an account still waiting for its first link gets a new one
-    (see `_signup_resend`); any other gets a note that someone tried, at most one an
-    hour. The password is hashed in every case so that all take the same time.
+    so proves the address), by an account email, so the link is never stored; an
+    account still waiting for its first link gets a new one (see `_signup_resend`); any
+    other gets a note that someone tried, at most one an hour. The password is hashed
+    in every case so that all take the same time.
     """
     from notifications.services import notify
 
@@ -69,13 +71,7 @@ def signup_request(*, email: str, password: str, role: str, display_name: str = 
             )
         except IntegrityError:  # the same address signed up a moment ago, in parallel
             return
-        notify(
-            recipient=user,
-            kind="signup_confirm",
-            key="signup",
-            context={"role": role},
-            link=sign_in_link(user),
-        )
+        _sign_in_link_send(user, role=role)
         return
     make_password(password)
     notify(
@@ -99,21 +95,25 @@ def _signup_resend(user: User, *, password: str, role: str) -> None:
     cannot have that person confirm an account whose password the intruder knows.
     A fresh link goes out, at most one an hour.
     """
-    from notifications.services import notify
-
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         if not _never_confirmed(locked):
             return
         locked.set_password(password)
         locked.save(update_fields=["password"])
-        notify(
-            recipient=locked,
-            kind="signup_confirm",
-            key=timezone.now().strftime("again-%Y-%m-%dT%H"),
-            context={"role": getattr(getattr(locked, "profile", None), "role", role)},
-            link=sign_in_link(locked),
-        )
+        if email_allowed("signup-again", locked.email, per_hour=1):
+            role = getattr(getattr(locked, "profile", None), "role", role)
+            _sign_in_link_send(locked, role=role)
+
+
+def _sign_in_link_send(user: User, *, role: str) -> None:
+    # An account email, not a notification: a notification is kept in the database and
+    # shown in admin, and this link signs its holder in (see accounts/mail.py).
+    account_email_send(
+        to=user.email,
+        template="signup_confirm",
+        context={"role": role, "link": sign_in_link(user)},
+    )
 
 
 def signup_confirm(*, user: User) -> User:

@@ -5,6 +5,7 @@ Production sets DEBUG=False, a real SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and
 REDIS_URL; `python manage.py check --deploy` is then clean.
 """
 
+import json
 import os
 import sys
 from datetime import timedelta
@@ -131,8 +132,29 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise expects it, even before collectstatic
 STATICFILES_DIRS = [BASE_DIR / "static"]
+
+
+def _media_storage(backend: str, options: str) -> dict:
+    """STORAGES["default"] from MEDIA_STORAGE_BACKEND and MEDIA_STORAGE_OPTIONS (a JSON
+    object of the backend's options, e.g. a bucket's name); refused here, at start-up,
+    when the options are not a JSON object, rather than at the first upload."""
+    try:
+        parsed = json.loads(options or "{}")
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"MEDIA_STORAGE_OPTIONS is not valid JSON: {exc}") from exc
+    if not isinstance(parsed, dict):
+        raise ImproperlyConfigured("MEDIA_STORAGE_OPTIONS must be a JSON object.")
+    return {"BACKEND": backend, "OPTIONS": parsed}
+
+
+# Product photos and shop logos: files under MEDIA_ROOT ($VAR_DIR/media) unless
+# another backend is named (django-storages' S3Storage, …). Without options the file
+# system storage reads MEDIA_ROOT and MEDIA_URL (so tests can move them).
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _media_storage(
+        env("MEDIA_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"),
+        env("MEDIA_STORAGE_OPTIONS", default=""),
+    ),
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -143,6 +165,9 @@ MEDIA_ROOT = VAR_DIR / "media"
 # Product photos and shop logos. Served by Django only with DEBUG on (the demo);
 # in production by the proxy, or from a bucket/CDN: then MEDIA_URL is its address.
 MEDIA_URL = env("MEDIA_URL", default="media/")
+# The media check (shop.W001, shop/checks.py) warns when production has local files
+# at a relative MEDIA_URL; where the proxy serves them, silence it here.
+SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 
 # --- Security: strict whenever DEBUG is off --------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -479,6 +504,9 @@ METRICS_TOKEN = env("METRICS_TOKEN", default="")
 AUTHORIZATION_TTL_HOURS = env.int("AUTHORIZATION_TTL_HOURS", default=144)
 # A checkout nobody paid (nor tried to) for this long is canceled and its stock freed.
 CHECKOUT_ABANDON_MINUTES = env.int("CHECKOUT_ABANDON_MINUTES", default=60)
+# A checkout whose card was declined and not tried again for this long is canceled the
+# same way, so one decline does not keep the last item from everyone for the hour above.
+CHECKOUT_DECLINED_RELEASE_MINUTES = env.int("CHECKOUT_DECLINED_RELEASE_MINUTES", default=10)
 
 # The outbox (core/outbox.py): a row handed to a worker is handed out again when it
 # is still to do OUTBOX_LEASE_SECONDS later (its worker died, its message was lost);

@@ -6,7 +6,11 @@ second call for the same event a no-op anyway.
 """
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urljoin
 
+from django.conf import settings
+from django.db.models import Prefetch
 from django.urls import reverse
 
 from accounts.models import User
@@ -28,6 +32,39 @@ def _order_context(order, payment=None) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class EmailItem:
+    """An order line as an email shows it; `photo` is an absolute address, or ""."""
+
+    quantity: int
+    title: str
+    photo: str
+    alt: str
+
+
+def _order_items(order) -> list[EmailItem]:
+    """The order's lines with their product's first thumbnail (`Product.cover`), in two
+    queries. A mail client has no page to resolve a path against, so the storage's
+    address is made absolute with SITE_URL (unchanged when it already has a host, e.g.
+    a CDN's MEDIA_URL)."""
+    from shop.models import Product
+    from shop.selectors import _with_cover
+
+    products = Prefetch("product", queryset=_with_cover(Product.objects.all()))
+    items = []
+    for item in order.items.order_by("pk").prefetch_related(products):
+        cover = item.product.cover if item.product else None
+        items.append(
+            EmailItem(
+                quantity=item.quantity,
+                title=item.title,
+                photo=urljoin(settings.SITE_URL, cover.url) if cover else "",
+                alt=(cover.alt if cover else "") or item.title,
+            )
+        )
+    return items
+
+
 def _buyer_link(order) -> str:
     return reverse("shop:order_detail", args=[order.public_id])
 
@@ -39,6 +76,8 @@ def _sales_link() -> str:
 def order_status_changed(order, payment, status: str) -> None:
     """Tell the buyer and the contractor what a new order status means for them."""
     context = _order_context(order, payment)
+    if status in ("authorized", "captured"):
+        context["items"] = _order_items(order)  # the receipt and the new-order notice list them
     key = str(order.pk)
     buyer_kind, seller_kind = {
         "authorized": ("order_receipt", "order_new"),
@@ -138,9 +177,8 @@ def requirements_due(profile, due: list[str], labels: list[str]) -> None:
     new connected account always has requirements), an enabled account is never
     called restricted, and an enabled account with nothing due hears nothing.
     """
-    started = profile.details_submitted or profile.tos_accepted_at is not None
     restricted = not profile.charges_enabled
-    if not started or not (due or restricted):
+    if not profile.onboarding_started or not (due or restricted):
         return
     reason = (profile.requirements or {}).get("disabled_reason") if restricted else None
     context = {
@@ -158,6 +196,18 @@ def requirements_due(profile, due: list[str], labels: list[str]) -> None:
         key=f"{state}:{','.join(sorted(due)) or reason or 'none'}",
         context=context,
         link=reverse("accounts:onboarding"),
+    )
+
+
+def charges_enabled(profile) -> None:
+    """Stripe enabled a contractor's account: they can sell (again). Once per time it
+    happens, as each time is news (a first verification, or a restriction lifted)."""
+    notify(
+        recipient=profile.user,
+        kind="charges_enabled",
+        key=f"{profile.stripe_id}:{profile.updated_at.isoformat()}",
+        context={"profile": profile},
+        link=reverse("shop:seller_products"),
     )
 
 
@@ -353,4 +403,17 @@ def payout_request_refused(request) -> None:
         key=str(request.pk),
         context={"request": request, "amount": format_amount(request.amount, request.currency)},
         link=reverse("accounts:dashboard"),
+    )
+
+
+def order_tracking_changed(order) -> None:
+    """The contractor added or corrected the carrier or tracking number of a fulfilled
+    order (shop.tracking): the buyer hears of each change. Keyed by the change's time,
+    so a correction back to an earlier number is news too."""
+    notify(
+        recipient=order.buyer,
+        kind="order_tracking",
+        key=f"{order.pk}:{order.updated_at.isoformat()}",
+        context=_order_context(order),
+        link=_buyer_link(order),
     )

@@ -21,7 +21,7 @@ from .models import (
 )
 from .selectors import LISTING_FILTERS
 from .services import product_save
-from .storefront import storefront_update
+from .storefront import storefront_ensure, storefront_update
 
 
 class ListingStatusFilter(admin.SimpleListFilter):
@@ -102,7 +102,10 @@ class ProductAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         # Through the service: it sets the product's copy of "the seller can take charges".
+        # And the seller gets a shop, as with a product they list themselves: the
+        # product page links to it. (The admin's save is one transaction already.)
         product_save(product=obj)
+        storefront_ensure(seller=obj.seller)
 
     @admin.action(description="Archive the selected products", permissions=["change"])
     def archive_action(self, request, queryset):

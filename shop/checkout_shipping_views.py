@@ -12,6 +12,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from payments import gateway
+
 from .shipping import (
     Address,
     AddressLocked,
@@ -42,12 +44,20 @@ def checkout_shipping(request, checkout_id):
                 )
             except AddressLocked as exc:
                 messages.info(request, str(exc))
+            except gateway.GatewayError:
+                # Nothing changed (Stripe first, then the orders): the form stays filled.
+                form.add_error(
+                    None,
+                    "We couldn't update the payment's address just now. Please try again.",
+                )
+                return _form(request, form, orders, checkout_id, status=503)
             return redirect("shop:checkout_pay", checkout_id=checkout_id)
     else:
         current = Address.of_order(orders[0]) or saved_address_get(buyer=request.user)
         form = ShippingAddressForm(initial=current.as_dict() if current else None)
-    return render(
-        request,
-        "shop/checkout_shipping.html",
-        {"form": form, "orders": orders, "checkout_id": checkout_id},
-    )
+    return _form(request, form, orders, checkout_id)
+
+
+def _form(request, form, orders, checkout_id, *, status: int = 200):
+    context = {"form": form, "orders": orders, "checkout_id": checkout_id}
+    return render(request, "shop/checkout_shipping.html", context, status=status)

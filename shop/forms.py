@@ -1,4 +1,5 @@
-"""Forms for sellers' products, photos and shops, and staff's product admin.
+"""Forms for sellers' products, photos and shops, staff's product admin, and the
+tracking of a shipped sale.
 
 One product form serves the seller's pages and admin alike, so the rules a price
 must meet (shop.prices) are checked the same way wherever a price is typed.
@@ -16,11 +17,13 @@ from core.money import to_decimal_string
 from .images import ACCEPT
 from .models import Category, Product, ProductPhoto, Storefront
 from .prices import PriceError, currency_choices, price_parse
+from .shipping_forms import FulfilForm
 from .storefront import SLUG_RE, storefront_slug_free
 
 DESCRIPTION_MAX = 5000
 # A bound for typing mistakes ("1000000000"), far above any shop's stock.
 MAX_STOCK = 1_000_000
+KIND_REQUIRED = "Choose whether you sell shipped goods (buyers give an address) or a service."
 
 
 class ProductForm(forms.ModelForm):
@@ -55,15 +58,15 @@ class ProductForm(forms.ModelForm):
         label="What you sell",
         choices=Product.Kind.choices,
         widget=forms.RadioSelect,
-        # The radios always send one; a form posted without (a script) keeps the
-        # model's default, a service: nothing asks buyers for an address unannounced.
+        # Required of a new listing (see __init__); an edited one posted without (a
+        # script) keeps what it is.
         required=False,
         help_text="Buyers of shipped goods give their address at checkout; you see it on "
         "the sale and can add a tracking number when you ship.",
     )
 
     def clean_kind(self) -> str:
-        return self.cleaned_data.get("kind") or self.instance.kind or Product.Kind.SERVICE
+        return self.cleaned_data.get("kind") or self.instance.kind
 
     class Meta:
         model = Product
@@ -77,6 +80,13 @@ class ProductForm(forms.ModelForm):
             self.initial["stock_shown"] = "" if product.stock is None else str(product.stock)
         else:
             self.initial.setdefault("currency", settings.DEFAULT_CURRENCY)
+            # No radio preselected: the model's default (a service), taken by a seller
+            # of goods who did not look, would never ask their buyers for an address.
+            if "kind" not in (kwargs.get("initial") or {}):
+                self.initial.pop("kind", None)
+            kind = self.fields["kind"]
+            kind.required = True
+            kind.error_messages["required"] = KIND_REQUIRED
 
     @property
     def stock_changed(self) -> bool:
@@ -136,6 +146,18 @@ class ProductAdminForm(ProductForm):
         data = super().clean()
         if data.get("active") and self.instance.archived_at is not None:
             self.add_error("active", "This product is archived: it cannot be listed again.")
+        return data
+
+
+class TrackingForm(FulfilForm):
+    """The carrier and tracking number of a sale already fulfilled: the fulfil form's
+    rules, and something to say (shop.tracking.order_tracking_update)."""
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        if not self.errors and not (data.get("carrier") or data.get("tracking_number")):
+            raise forms.ValidationError("Enter the carrier, the tracking number, or both.")
         return data
 
 

@@ -19,4 +19,5 @@ urlpatterns = [
     path("sales/", order_views.sales_list, name="sales_list"),
     path("sales/<uuid:public_id>/", sale_views.sale_detail, name="sale_detail"),
     path("sales/<uuid:public_id>/fulfil/", sale_views.sales_fulfil, name="sales_fulfil"),
+    path("sales/<uuid:public_id>/tracking/", sale_views.sale_tracking, name="sale_tracking"),
 ]

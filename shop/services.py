@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from accounts.models import User, UserProfile
@@ -300,11 +300,20 @@ def _orders_cancel(orders: list[Order], reason: str, also_lock: Iterable[int] = 
 
 def checkouts_abandon(*, now: datetime | None = None) -> int:
     """Cancel the orders nobody paid within CHECKOUT_ABANDON_MINUTES of their last
-    change (nor tried to: a payment that moved since counts), with their intents and
-    stock; returns how many. Runs on Celery beat."""
+    change (nor tried to: a payment that moved since counts), and those whose card was
+    declined with no new attempt for CHECKOUT_DECLINED_RELEASE_MINUTES, with their
+    intents and stock; returns how many. Runs on Celery beat."""
     now = now or timezone.now()
-    cutoff = now - timedelta(minutes=settings.CHECKOUT_ABANDON_MINUTES)
-    stale = _stale_unpaid(cutoff)
+    abandoned = now - timedelta(minutes=settings.CHECKOUT_ABANDON_MINUTES)
+    declined = now - timedelta(minutes=settings.CHECKOUT_DECLINED_RELEASE_MINUTES)
+    return _checkouts_cancel(_stale_unpaid(abandoned)) + _checkouts_cancel(
+        _stale_declined(declined)
+    )
+
+
+def _checkouts_cancel(stale: QuerySet[Order]) -> int:
+    """Cancel the `stale` orders, a checkout at a time; each is read again under its
+    lock, so an order paid or tried again meanwhile no longer matches and stays."""
     checkouts = list(stale.order_by().values_list("buyer_id", "checkout_id").distinct()[:500])
     canceled = 0
     for buyer_id, checkout_id in checkouts:
@@ -323,6 +332,24 @@ def _stale_unpaid(cutoff: datetime) -> QuerySet[Order]:
         .exclude(payments__updated_at__gte=cutoff)
         .order_by("pk")
     )
+
+
+def _stale_declined(cutoff: datetime) -> QuerySet[Order]:
+    """Orders whose latest attempt was declined before `cutoff`, with none since.
+
+    A decline leaves the order `failed` and its payment `pending` with the decline's
+    code (payments.services.intents); a new attempt moves the payment (3-D Secure, an
+    authorisation, a decline with another code) and so its `updated_at`. The stock is
+    not released at the decline itself: the intent stays confirmable, and the buyer
+    may retry on the same page. Cancelling the order queues the intent's cancellation
+    (outbox) in the transaction that releases the stock, so a retry after it is
+    voided, never a second sale of the released item.
+    """
+    declined = Payment.objects.filter(order=OuterRef("pk"), status=Payment.Status.PENDING).exclude(
+        last_error_code=""
+    )
+    # Exists() rather than a join, so the lock taken on these rows is the orders' alone.
+    return _stale_unpaid(cutoff).filter(Exists(declined), status=Order.Status.FAILED)
 
 
 def order_fulfil(

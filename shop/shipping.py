@@ -4,9 +4,9 @@ A checkout whose orders ship asks the buyer for an address before the pay step
 (shop/checkout_shipping_views.py). The address is copied onto each of its orders
 (the contractor reads it on the sale) and remembered as the buyer's SavedAddress
 for their next checkout. The PaymentIntent is made after that, with the address as
-its `shipping` (payments.services.intents), so the address is fixed once the
-checkout's intent exists: Stripe would answer a second create with other
-parameters under the same idempotency key with an error.
+its `shipping` (payments.services.intents). Until the buyer has paid, they may
+correct it: the intent's `shipping` is updated at Stripe first, under the orders'
+row locks, then the orders; once the checkout is paid the address stays.
 """
 
 import uuid
@@ -18,7 +18,7 @@ from accounts.models import User
 from payments.models import Payment
 
 from .models import Order, SavedAddress
-from .selectors import PAYABLE_ORDER_STATUSES
+from .selectors import PAYABLE_ORDER_STATUSES, PAYABLE_PAYMENT_STATUSES
 
 FIELDS = ("name", "line1", "line2", "city", "postal_code", "state", "country")
 
@@ -32,7 +32,7 @@ class ShippingAddressNeeded(Exception):
 
 
 class AddressLocked(Exception):
-    """The checkout's payment was already prepared with an address: it stays."""
+    """The checkout is paid (or its payment is on its way): its address stays."""
 
 
 @dataclass(frozen=True)
@@ -123,9 +123,9 @@ def checkout_ship_to(*, buyer: User, checkout_id: uuid.UUID, address: Address) -
     the buyer's address for next time; returns how many orders took it.
 
     Under the orders' row locks, so a pay page preparing the intent at the same
-    moment sees either no address (and sends the buyer here) or this one. Raises
-    AddressLocked once an order's PaymentIntent exists: it was made with the
-    address it has.
+    moment sees either no address (and sends the buyer here) or this one. An intent
+    already made for them is told the new address first (a gateway error leaves the
+    orders as they were); raises AddressLocked once the checkout is paid.
     """
     changes = {f"shipping_{name}": value for name, value in address.as_dict().items()}
     with transaction.atomic():
@@ -141,9 +141,7 @@ def checkout_ship_to(*, buyer: User, checkout_id: uuid.UUID, address: Address) -
         )
         if all(Address.of_order(order) == address for order in orders):
             return len(orders)  # the same again (a retried request): nothing changes
-        prepared = Payment.objects.filter(order__in=orders, stripe_payment_intent_id__gt="")
-        if prepared.exists():
-            raise AddressLocked("This checkout's payment is ready: its address can't change.")
+        _intents_ship_to(orders, address)
         for order in orders:
             for field, value in changes.items():
                 setattr(order, field, value)
@@ -151,3 +149,27 @@ def checkout_ship_to(*, buyer: User, checkout_id: uuid.UUID, address: Address) -
         if orders:
             SavedAddress.objects.update_or_create(buyer=buyer, defaults=address.as_dict())
     return len(orders)
+
+
+def _intents_ship_to(orders: list[Order], address: Address) -> None:
+    """(Orders locked) Tell the checkout's PaymentIntents the new address. Only while
+    nothing is paid: a buyer confirming in another tab at this moment pays with one
+    address or the other, and the orders end up with the one Stripe has."""
+    from payments import gateway
+
+    prepared = list(
+        Payment.objects.select_for_update()
+        .filter(order__in=orders, stripe_payment_intent_id__gt="")
+        .order_by("pk")
+    )
+    if any(payment.status not in PAYABLE_PAYMENT_STATUSES for payment in prepared):
+        raise AddressLocked("This checkout is already paid: its address can't change.")
+    # A key per change, not per address: changing A → B → A within Stripe's 24 hours
+    # would otherwise be answered with the first A's stored result and do nothing.
+    change = uuid.uuid4().hex
+    for intent in sorted({payment.stripe_payment_intent_id or "" for payment in prepared}):
+        gateway.payment_intent_shipping_update(
+            payment_intent=intent,
+            shipping=address.to_stripe(),
+            idempotency_key=f"{intent}-shipping-{change}",
+        )

@@ -1,8 +1,14 @@
+import re
+from urllib.parse import urlsplit
+
 from django.contrib import messages
-from django.http import Http404
+from django.db.models import CharField, QuerySet, Value
+from django.db.models.functions import Cast, Concat, LPad
+from django.http import Http404, HttpRequest
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
+from rest_framework.request import Request
 
 from accounts.selectors import can_shop
 
@@ -10,7 +16,34 @@ from . import selectors
 from .cart import Cart, CartError, parse_quantity
 from .cart_checkout import cart_changed, cart_held, cart_settle
 from .models import Product, Storefront
-from .pagination import catalogue_page
+from .pagination import CataloguePage, PriceUp, catalogue_page
+from .prices import currency_choices
+
+# Minor units of two currencies do not compare ($10.00 is 1000, ¥1,500 is 1500): a
+# list sorted by price in several currencies is grouped by currency, then by price.
+# One key, the currency then the price zero-padded, so the cursor stays one value
+# ("usd000000000000001500") and a page never restarts a currency or skips one.
+PRICE_DIGITS = 18  # PriceUp's positions are at most 18 digits too
+CURRENCY_PRICE = Concat(
+    "currency",
+    LPad(Cast("price_amount", CharField()), PRICE_DIGITS, Value("0")),
+    output_field=CharField(),
+)
+_CURRENCY_PRICE_RE = re.compile(rf"[a-z]{{3}}\d{{{PRICE_DIGITS}}}", re.ASCII)
+
+
+class CurrencyThenPriceUp(PriceUp):
+    ordering = ("currency_price", "id")
+
+    def position_ok(self, position: object) -> bool:
+        return isinstance(position, str) and _CURRENCY_PRICE_RE.fullmatch(position) is not None
+
+
+class CurrencyThenPriceDown(CurrencyThenPriceUp):
+    ordering = ("-currency_price", "-id")
+
+
+CURRENCY_THEN_PRICE = {"price_asc": CurrencyThenPriceUp, "price_desc": CurrencyThenPriceDown}
 
 
 def _sort(request) -> str:
@@ -19,17 +52,57 @@ def _sort(request) -> str:
     return sort if sort in selectors.SORTS else "newest"
 
 
+def _page(
+    products: QuerySet[Product], request: HttpRequest, sort: str, *, one_currency: bool = False
+) -> CataloguePage:
+    """The catalogue page in the `sort` order; by price, currency by currency unless
+    the products are in `one_currency` (then the price index serves the order)."""
+    pager_class = None if one_currency else CURRENCY_THEN_PRICE.get(sort)
+    if pager_class is None:
+        return catalogue_page(products, request, sort)
+    pager = pager_class()
+    products = products.annotate(currency_price=CURRENCY_PRICE)
+    rows = pager.paginate_queryset(products, Request(request)) or []
+    previous, following = pager.get_previous_link(), pager.get_next_link()
+    return CataloguePage(
+        object_list=rows,
+        # Relative links, as catalogue_page's: the absolute ones carry the Host header.
+        previous_query=urlsplit(previous).query if previous else "",
+        next_query=urlsplit(following).query if following else "",
+    )
+
+
+def _catalogue_currencies() -> list[tuple[str, str]]:
+    """The shop's currencies (SHOP_CURRENCIES) that some buyable product is priced in."""
+    present = set(
+        Product.objects.filter(selectors.BUYABLE)
+        .order_by()
+        .values_list("currency", flat=True)
+        .distinct()
+    )
+    return [(code, label) for code, label in currency_choices() if code in present]
+
+
 @require_safe
 def product_list(request):
     search = request.GET.get("q", "").strip()[:100]
     category = request.GET.get("category", "").strip()[:90]
+    currencies = _catalogue_currencies()
+    currency = request.GET.get("currency", "").strip().lower()
+    # An unknown currency (an edited link) shows every one, as "All currencies" does.
+    currency = currency if currency in dict(currency_choices()) else ""
     sort = _sort(request)
-    products = selectors.product_list(search=search, category=category, sort=sort)
+    products = selectors.product_list(
+        search=search, category=category, currency=currency, sort=sort
+    )
     context = {
-        "page": catalogue_page(products, request, sort),
+        "page": _page(products, request, sort, one_currency=bool(currency)),
         "search": search,
         "category": category,
         "categories": selectors.category_list(),
+        "currency": currency,
+        # A choice only where there is one to make.
+        "currencies": currencies if len(currencies) > 1 else [],
         "sort": sort,
         "sorts": selectors.SORT_LABELS.items(),
     }
@@ -46,7 +119,7 @@ def storefront(request, slug):
     products = selectors.product_list(seller_id=shop.seller_id, sort=sort)
     context = {
         "shop": shop,
-        "page": catalogue_page(products, request, sort),
+        "page": _page(products, request, sort),
         "sort": sort,
         "sorts": selectors.SORT_LABELS.items(),
         "open": shop.seller.profile.can_take_charges,

@@ -33,6 +33,8 @@ PRODUCTION = {
     "STRIPE_PUBLISHABLE_KEY": "pk_live_example",
     "STRIPE_WEBHOOK_SECRET": "whsec_platform_from_the_dashboard",
     "STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_connect_from_the_dashboard",
+    # Where photos are served: with DEBUG off Django serves none (shop.W001).
+    "MEDIA_URL": "https://media.example.com/",
 }
 STRIPE_NAMES = [name for name in PRODUCTION if name.startswith("STRIPE_")]
 

@@ -88,6 +88,9 @@ def profile_apply_account(account: dict) -> UserProfile | None:
         newly_restricted = was_enabled and not profile.charges_enabled
         if (due and sorted(due) != sorted(was_due)) or newly_restricted:
             after_commit(notify.requirements_due, profile, due, requirement_labels(due))
+        if profile.charges_enabled and not was_enabled:
+            # Stripe finished checking (often after the contractor left its pages).
+            after_commit(notify.charges_enabled, profile)
     return profile
 
 

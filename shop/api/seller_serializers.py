@@ -135,8 +135,9 @@ class SellerProductInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(
         choices=Product.Kind.choices,
         default=Product.Kind.SERVICE,
-        help_text="`shipped`: buyers give a shipping address at checkout; `service` "
-        "(the default): nothing is sent.",
+        help_text="`shipped`: buyers give a shipping address at checkout; `service`: "
+        "nothing is sent. Left out of a new product, it defaults to `service` (unlike the "
+        "web form, which makes the seller choose): send `shipped` for goods that ship.",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@ import re
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.urls import reverse
 
 
 @pytest.fixture
@@ -15,6 +16,38 @@ def committed(celery_eager, django_capture_on_commit_callbacks):
             return func(*args, **kwargs)
 
     return run
+
+
+GOOD_PASSWORD = "a-long-and-unusual-passphrase"
+
+
+@pytest.fixture
+def signup(committed, monkeypatch):
+    """`signup(client, **fields)`: send the form, then what it emails (the Stripe side
+    of a sign-up, a Customer or a connected account, is left out: not these tests')."""
+    from payments import tasks
+
+    for task in (tasks.account_create_task, tasks.customer_create_task):
+        monkeypatch.setattr(task, "delay", lambda *args, **kwargs: None)
+
+    def post(client, **overrides):
+        data = {
+            "email": "new@example.com",
+            "display_name": "New Person",
+            "role": "buyer",
+            "password1": GOOD_PASSWORD,
+            "password2": GOOD_PASSWORD,
+        }
+        data.update(overrides)
+        return committed(client.post, reverse("accounts:signup"), data)
+
+    return post
+
+
+def sign_in_link(user):
+    """The link in the newest sign-up email to the user's address."""
+    (message, *_) = reversed([m for m in emails_to(user.email) if m.subject == "Finish signing up"])
+    return link_in(message)
 
 
 def emails_to(address: str) -> list:

@@ -11,7 +11,7 @@ from accounts.decorators import CHECKOUT_WHY, verified_email_required
 from accounts.models import User
 from accounts.selectors import email_verified
 from accounts.services import user_signup
-from tests.accounts.conftest import emails_to, link_in
+from tests.accounts.conftest import emails_to, link_in, sign_in_link
 from tests.factories import PASSWORD, BuyerFactory, ContractorFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,18 +34,10 @@ def test_accounts_made_without_the_emailed_link_are_unproven():
     assert [email_verified(u) for u in (seeded, scripted, admin_made)] == [False, False, False]
 
 
-def test_signing_up_through_the_link_proves_the_address(client):
-    client.post(
-        reverse("accounts:signup"),
-        {
-            "email": "new@example.com",
-            "role": "buyer",
-            "password1": "a-long-and-unusual-passphrase",
-            "password2": "a-long-and-unusual-passphrase",
-        },
-    )
-    link = User.objects.get().notifications.get(kind="signup_confirm").link
-    client.post(link)
+def test_signing_up_through_the_link_proves_the_address(client, signup):
+    signup(client, email="new@example.com")
+    assert not email_verified(User.objects.get())
+    client.post(sign_in_link(User.objects.get()))
     assert email_verified(User.objects.get())
 
 
@@ -171,29 +163,47 @@ def test_the_cart_tells_an_unproven_buyer_before_checkout(client):
     assert "please confirm your email" not in client.get(reverse("shop:cart")).content.decode()
 
 
-def test_signing_up_again_before_the_first_link_sends_a_new_one(client):
-    form = {
-        "email": "new@example.com",
-        "role": "buyer",
-        "password1": "first-long-passphrase",
-        "password2": "first-long-passphrase",
-    }
-    client.post(reverse("accounts:signup"), form)
-    first = User.objects.get().notifications.get().link
+def test_signing_up_again_before_the_first_link_sends_a_new_one(client, signup):
+    signup(client, password1="first-long-passphrase", password2="first-long-passphrase")
     second_password = "second-long-passphrase"
-    client.post(
-        reverse("accounts:signup"),
-        {**form, "password1": second_password, "password2": second_password},
-    )
+    signup(client, password1=second_password, password2=second_password)
 
-    links = [n.link for n in User.objects.get().notifications.order_by("id")]
+    links = [link_in(m) for m in emails_to("new@example.com")]
     assert len(links) == 2
-    assert client.post(first).status_code == 400  # the newest sign-up voids older links
+    assert client.post(links[0]).status_code == 400  # the newest sign-up voids older links
     assert client.post(links[1]).status_code == 302
     user = User.objects.get()
     assert user.is_active
     assert user.check_password(second_password)
     assert not user.notifications.filter(kind="signup_existing").exists()
+
+
+def test_the_link_expires_after_password_reset_timeout(client, committed, settings):
+    from datetime import timedelta
+    from unittest import mock
+
+    from django.contrib.auth.tokens import PasswordResetTokenGenerator
+
+    user = BuyerFactory(email="ann@example.com", email_verified_at=None)
+    client.force_login(user)
+    committed(client.post, VERIFY)
+    link = link_in(emails_to("ann@example.com")[0])
+    made_at = PasswordResetTokenGenerator()._now()
+
+    def later(seconds):
+        moment = made_at + timedelta(seconds=seconds)
+        return mock.patch.object(PasswordResetTokenGenerator, "_now", return_value=moment)
+
+    with later(settings.PASSWORD_RESET_TIMEOUT + 1):
+        expired = client.post(link)
+    assert expired.status_code == 400
+    assert "This link no longer works" in expired.content.decode()
+    user.refresh_from_db()
+    assert user.email_verified_at is None
+    with later(settings.PASSWORD_RESET_TIMEOUT - 60):  # just in time, it still works
+        assert client.post(link).status_code == 302
+    user.refresh_from_db()
+    assert user.email_verified_at is not None
 
 
 def test_the_migration_keeps_existing_active_accounts_able_to_buy():

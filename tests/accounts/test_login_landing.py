@@ -81,10 +81,14 @@ def test_sign_up_preselects_the_role_a_link_names(client, role):
     assert f'value="{role}"' in checked
 
 
-def test_sign_up_ignores_a_role_that_is_not_one(client):
-    page = client.get(reverse("accounts:signup") + "?role=admin")
-    assert page.context["form"]["role"].value() is None
-    assert "checked" not in page.content.decode()
+@pytest.mark.parametrize("query", ["", "?role=admin", "?role="])
+def test_sign_up_without_a_role_starts_as_a_buyer(client, query):
+    """The header's "Sign up" names no role: most people come to shop ("Sell here"
+    and the login page's "become a seller" name the contractor role)."""
+    page = client.get(reverse("accounts:signup") + query)
+    assert page.context["form"]["role"].value() == "buyer"
+    (checked,) = re.findall(r'<input type="radio"[^>]* checked>', page.content.decode())
+    assert 'value="buyer"' in checked
 
 
 def test_a_logged_in_person_opening_sign_up_lands_by_role(client):

@@ -215,6 +215,35 @@ def test_removing_a_card_detaches_it_and_clears_the_default(client, sandbox, str
     assert "That card is not one of your saved cards." in shown(client.get(LIST))
 
 
+def test_removing_a_card_asks_first_on_a_page_of_its_own(client, sandbox, stripe):
+    buyer = BuyerFactory()
+    card = save_card(stripe, customer_of(buyer))
+    client.force_login(buyer)
+    remove = reverse("accounts:payment_method_remove")
+
+    listed = client.get(LIST).content.decode()
+    # The list's "Remove" only opens the question (a GET form: nothing is sent to Stripe).
+    (form,) = re.findall(rf'<form method="(\w+)" action="{remove}">', listed)
+    assert form == "get"
+    ask = f"{remove}?payment_method={card}"
+    asked = client.get(ask)
+
+    assert asked.status_code == 200
+    page = asked.content.decode()
+    assert "Remove this card?" in page
+    assert "Visa •••• 4242" in page
+    assert f'name="payment_method" value="{card}"' in page
+    assert f'href="{LIST}">Keep it</a>' in page
+    assert stripe.v1.payment_methods.retrieve(card).customer == stripe_id(buyer)  # GET: asked
+
+    client.post(remove, {"payment_method": card})  # "Yes, remove the card ending 4242"
+    assert stripe.v1.payment_methods.retrieve(card).customer is None
+    # The question for a card that is not (or no longer) theirs is not asked.
+    again = client.get(ask)
+    assert again.url == LIST
+    assert "That card is not one of your saved cards." in shown(client.get(LIST))
+
+
 def test_choosing_the_default_and_checkout_preselects_it(client, sandbox, stripe):
     buyer = BuyerFactory()
     customer = customer_of(buyer)
@@ -291,7 +320,11 @@ def test_an_expired_card_is_marked_and_cannot_be_the_default(client, sandbox, st
     by_id = {c["id"]: c for c in listed.context["cards"]}
     assert by_id[expired]["expired"]
     assert not by_id[fresh]["expired"]
-    assert "Expired" in listed.content.decode()
+    page = listed.content.decode()
+    exp = by_id[expired]["exp"]
+    assert f"expired {exp}</span>" in page  # not "expires 01/24 Expired"
+    assert f"expires {exp}" not in page
+    assert f"expires {by_id[fresh]['exp']}" in page
     assert listed.content.decode().count("Make default") == 1  # only the valid card
 
     # Sent anyway (an old page, a hand-made request): the server refuses it.

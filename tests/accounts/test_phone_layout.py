@@ -17,20 +17,13 @@ from django.utils import timezone
 from payments.models import BalanceSnapshot, Payout
 from shop.models import Order
 from tests.factories import PASSWORD, BuyerFactory, ContractorFactory, OrderFactory
+from tests.phones import PHONES, assert_fits, watched_page
 
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "accounts-phone"
-PHONES = {"390": {"width": 390, "height": 844}, "360": {"width": 360, "height": 780}}
-
-OVERFLOW = "document.documentElement.scrollWidth <= window.innerWidth"
-# What sticks out, to say so when a page is too wide.
-WIDEST = """() => [...document.querySelectorAll('body *')]
-  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
-  .slice(0, 5)
-  .map(e => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)"""
 
 
 @pytest.fixture(scope="module")
@@ -55,25 +48,15 @@ def browser(request):
 @pytest.fixture(params=sorted(PHONES))
 def phone(request, browser):
     """A phone-sized page; CSP violations and script errors fail the test."""
-    context = browser.new_context(viewport=PHONES[request.param], device_scale_factor=1)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on(
-        "console",
-        lambda message: "Content Security Policy" in message.text and errors.append(message.text),
-    )
-    page.width = request.param  # type: ignore[attr-defined]
-    yield page
-    context.close()
-    assert not errors, errors
+    with watched_page(browser, PHONES[request.param], device_scale_factor=1) as page:
+        page.width = request.param  # type: ignore[attr-defined]
+        yield page
 
 
 def fits(page, name: str) -> None:
     """The page is no wider than the screen; its screenshot is kept either way."""
-    page.screenshot(path=str(ARTIFACTS / f"{page.width}-{name}.png"), full_page=True)
-    assert page.evaluate(OVERFLOW), (name, page.evaluate(WIDEST))
+    width = int(page.width)
+    assert_fits(page, ARTIFACTS, f"{width}-{name}", width)
 
 
 def log_in(page, live_server, user) -> None:

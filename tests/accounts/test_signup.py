@@ -1,33 +1,17 @@
 import pytest
+from django.core import mail
 from django.urls import reverse
 
 from accounts.models import User, UserProfile
 from notifications.models import Notification
+from tests.accounts.conftest import GOOD_PASSWORD, emails_to, link_in, sign_in_link
 from tests.factories import PASSWORD, BuyerFactory
 
 pytestmark = pytest.mark.django_db
 
-GOOD_PASSWORD = "a-long-and-unusual-passphrase"
-
-
-def signup(client, **overrides):
-    data = {
-        "email": "new@example.com",
-        "display_name": "New Person",
-        "role": "buyer",
-        "password1": GOOD_PASSWORD,
-        "password2": GOOD_PASSWORD,
-    }
-    data.update(overrides)
-    return client.post(reverse("accounts:signup"), data)
-
-
-def sign_in_link(user):
-    return Notification.objects.get(recipient=user, kind="signup_confirm").link
-
 
 @pytest.mark.parametrize("role", ["buyer", "contractor"])
-def test_signup_creates_the_account_and_the_emailed_link_signs_in(client, role):
+def test_signup_creates_the_account_and_the_emailed_link_signs_in(client, role, signup):
     response = signup(client, role=role, email="Mixed.Case@Example.com")
 
     assert response.status_code == 302
@@ -55,7 +39,51 @@ def test_signup_creates_the_account_and_the_emailed_link_signs_in(client, role):
     assert User.objects.get().is_active
 
 
-def test_a_sign_in_link_works_once(client):
+@pytest.mark.parametrize("role", ["buyer", "contractor"])
+def test_the_sign_in_link_is_emailed_and_never_stored(client, role, signup):
+    """The link signs its holder in: staff reading notifications in admin, or anyone
+    with the database, must not find it."""
+    signup(client, role=role)
+    user = User.objects.get()
+    # Signing up again before using it sends a fresh link the same way.
+    signup(
+        client, role=role, password1="another-long-passphrase", password2="another-long-passphrase"
+    )
+
+    sent = [m for m in mail.outbox if m.subject == "Finish signing up"]
+    assert [m.to for m in sent] == [[user.email], [user.email]]
+    links = [link_in(m) for m in sent]
+    assert all(link.startswith("/accounts/signup/confirm/") for link in links)
+    for message, link in zip(sent, links, strict=True):
+        (html, _mime) = message.alternatives[0]
+        assert link in html
+    tokens = [link.rstrip("/").rsplit("/", 1)[1] for link in links]
+    for row in Notification.objects.values_list("link", "body_text", "body_html", "subject"):
+        assert not any(token in field for token in tokens for field in row)
+    assert not Notification.objects.filter(kind="signup_confirm").exists()
+    assert client.post(links[-1]).status_code == 302
+
+
+def test_signing_up_again_resends_the_link_at_most_once_an_hour(client, signup):
+    for n in range(4):
+        signup(client, password1=f"passphrase-number-{n}", password2=f"passphrase-number-{n}")
+
+    assert [m.subject for m in emails_to("new@example.com")] == ["Finish signing up"] * 2
+
+
+def test_visitors_find_a_way_to_sign_up_as_a_seller(client, buyer):
+    become = f'href="{reverse("accounts:signup")}?role=contractor"'
+    login = client.get(reverse("accounts:login")).content.decode()
+    shop = client.get(reverse("shop:product_list")).content.decode()
+
+    assert become in login
+    assert ">become a seller</a>" in login
+    assert f"{become}>Sell here</a>" in shop.split('class="site-footer')[1]
+    client.force_login(buyer)  # signed in: no sign-up links
+    assert become not in client.get(reverse("shop:product_list")).content.decode()
+
+
+def test_a_sign_in_link_works_once(client, signup):
     signup(client)
     link = sign_in_link(User.objects.get())
     client.post(link)
@@ -68,7 +96,7 @@ def test_a_sign_in_link_works_once(client):
     assert "_auth_user_id" not in client.session
 
 
-def test_a_forged_link_is_refused(client):
+def test_a_forged_link_is_refused(client, signup):
     signup(client)
     user = User.objects.get()
     forged = sign_in_link(user).rsplit("/", 2)[0] + "/abc-123/"
@@ -78,7 +106,7 @@ def test_a_forged_link_is_refused(client):
     assert not User.objects.get().is_active
 
 
-def test_before_the_link_the_new_password_does_not_log_in(client):
+def test_before_the_link_the_new_password_does_not_log_in(client, signup):
     """Else logging in with the password just chosen would tell a new address from a
     taken one."""
     signup(client, email="new@example.com")
@@ -102,7 +130,9 @@ def test_before_the_link_the_new_password_does_not_log_in(client):
         ({"email": "not-an-email"}, "email", "valid email"),
     ],
 )
-def test_signup_bad_input_shows_field_error_and_creates_nothing(client, overrides, field, message):
+def test_signup_bad_input_shows_field_error_and_creates_nothing(
+    client, overrides, field, message, signup
+):
     response = signup(client, **overrides)
 
     assert response.status_code == 200
@@ -113,7 +143,7 @@ def test_signup_bad_input_shows_field_error_and_creates_nothing(client, override
     assert not UserProfile.objects.exists()
 
 
-def test_signing_up_with_a_taken_email_answers_the_same_and_tells_the_owner(client):
+def test_signing_up_with_a_taken_email_answers_the_same_and_tells_the_owner(client, signup):
     owner = BuyerFactory(email="taken@example.com")
     other = type(client)()
 
@@ -132,7 +162,7 @@ def test_signing_up_with_a_taken_email_answers_the_same_and_tells_the_owner(clie
     assert owner.check_password(PASSWORD)  # nothing about the account changed
 
 
-def test_the_owner_is_told_at_most_once_an_hour(client):
+def test_the_owner_is_told_at_most_once_an_hour(client, signup):
     owner = BuyerFactory(email="taken@example.com")
 
     for _ in range(5):

@@ -19,6 +19,7 @@ from django.urls import reverse
 from accounts.models import UserProfile
 from tests.factories import PASSWORD, BuyerFactory, ProductFactory
 from tests.integration.flows import onboarded_contractor
+from tests.phones import watched_page
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -92,27 +93,15 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def page(browser, request):
-    """A fresh browser context per test; JavaScript errors on our pages fail the test,
-    and a failed test leaves a screenshot of where the page was."""
-    context = browser.new_context(viewport={"width": 1000, "height": 800})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    # So is anything the Content-Security-Policy blocked: every browser test proves the
-    # page works under the policy, Stripe.js included.
-    page.on(
-        "console",
-        lambda message: "Content Security Policy" in message.text and errors.append(message.text),
-    )
-    yield page
-    report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
-        folder = artifacts_folder(request.node)
-        folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(folder / "failed.png"), full_page=True)
-    context.close()
-    assert not errors, f"JavaScript errors or CSP violations on the page: {errors}"
+    """A fresh browser context per test; JavaScript errors and CSP violations on our
+    pages fail the test, and a failed test leaves a screenshot of where the page was."""
+    with watched_page(browser, {"width": 1000, "height": 800}) as page:
+        yield page
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            folder = artifacts_folder(request.node)
+            folder.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(folder / "failed.png"), full_page=True)
 
 
 def artifacts_folder(node) -> Path:

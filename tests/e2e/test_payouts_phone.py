@@ -16,42 +16,24 @@ from django.utils import timezone
 from payments import gateway, tasks
 from payments.models import BalanceSnapshot, Payout, PayoutRequest, PayoutSchedule
 from tests.factories import ContractorFactory
+from tests.phones import PHONES, assert_fits, watched_page
 
 from .conftest import ARTIFACTS, log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-PHONE = {"width": 390, "height": 844}
-FITS = "document.documentElement.scrollWidth <= window.innerWidth"
-WIDEST = """() => [...document.querySelectorAll('body *')]
-  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
-  .slice(0, 5)
-  .map(e => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)"""
+PHONE = PHONES["390"]
 ACCOUNT = "acct_1PayoutsOnAPhone0001"
 
 
 @pytest.fixture
 def phone(browser):
-    context = browser.new_context(viewport=PHONE, device_scale_factor=1)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on(
-        "console",
-        lambda message: "Content Security Policy" in message.text and errors.append(message.text),
-    )
-    yield page
-    context.close()
-    assert not errors, errors
+    with watched_page(browser, PHONE, device_scale_factor=1) as page:
+        yield page
 
 
 def fits(page, name: str) -> None:
-    folder = ARTIFACTS / "payouts-phone"
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-    assert page.evaluate("window.innerWidth") == PHONE["width"]
-    assert page.evaluate(FITS), (name, page.evaluate(WIDEST))
+    assert_fits(page, ARTIFACTS / "payouts-phone", name, PHONE["width"])
 
 
 def contractor_with_payouts(interval: str):

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import UserProfile
+from tests.phones import FITS, PHONES
 
 from .conftest import (
     CARD_FRAME,
@@ -25,9 +26,6 @@ from .conftest import (
 from .test_checkout import wait_for_orders
 
 pytestmark = [pytest.mark.e2e, pytest.mark.sandbox, pytest.mark.celery_worker]
-
-PHONES = {"390": {"width": 390, "height": 844}, "360": {"width": 360, "height": 780}}
-FITS = "document.documentElement.scrollWidth <= window.innerWidth"
 
 
 def default_card(sandbox, buyer) -> str | None:
@@ -102,6 +100,8 @@ def test_add_cards_choose_the_default_pay_with_it_and_remove_one(page, shot, sho
     page.locator(".saved-card").filter(has_text="•••• 3155").get_by_role(
         "button", name="Remove"
     ).click()
+    shot("remove-asks-first")
+    page.get_by_role("button", name="Yes, remove the card ending 3155").click()
     page.locator(".message.success").filter(has_text="was removed").wait_for()
     assert page.locator(".saved-card").count() == 1
     shot("3ds-card-removed")

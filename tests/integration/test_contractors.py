@@ -5,6 +5,7 @@ from collections import Counter
 
 import pytest
 import stripe
+from django.core import mail
 from django.urls import reverse
 
 from accounts.models import User, UserProfile
@@ -14,8 +15,9 @@ from payments.models import ContractorDebit, Payout
 from payments.services import connect
 from payments.services.debits import debit_create
 from shop import selectors
+from tests.accounts.conftest import link_in
 from tests.accounts.onboarding_data import everything
-from tests.factories import ProductFactory, StaffFactory
+from tests.factories import ContractorFactory, ProductFactory, StaffFactory
 from tests.integration.conftest import wait_for
 from tests.integration.flows import captured_order, connected_balance, onboarded_contractor
 
@@ -47,7 +49,10 @@ def test_custom_onboarding_uploads_documents_to_the_account(live_stack, client, 
     )
     seller = User.objects.get(email="custom@example.com")
     # The emailed one-time link signs the new contractor in.
-    client.post(Notification.objects.get(recipient=seller, kind="signup_confirm").link)
+    sent = wait_for(
+        lambda: [m for m in mail.outbox if m.to == [seller.email]], what="the sign-up email"
+    )
+    client.post(link_in(sent[0]))
     wait_for(lambda: profile(seller).stripe_id, what="the connected account (signup task)")
     # Everything Stripe asks of a US individual (the form shows exactly those fields).
     response = client.post(reverse("accounts:onboarding"), everything(), REMOTE_ADDR="203.0.113.9")
@@ -70,6 +75,40 @@ def test_custom_onboarding_uploads_documents_to_the_account(live_stack, client, 
         live_stack.client().v1.files.retrieve(front)  # not among the platform's files
     wait_for(lambda: profile(seller).charges_enabled, what="charges enabled")
     assert profile(seller).tos_ip == "203.0.113.9"
+
+
+def test_while_stripe_checks_the_details_the_contractor_is_told_then_hears(
+    live_stack, client, settings
+):
+    """Stripe verifies an SSN or a document in the background: after the form nothing
+    is due, yet charges are not enabled. The contractor is told Stripe is checking,
+    not "you can now sell", and hears once it is done."""
+    settings.CONNECT_ONBOARDING = "custom"
+    seller = ContractorFactory(email="checking@example.com")
+    client.force_login(seller)
+    client.get(reverse("accounts:onboarding"))  # makes the connected account
+    account = profile(seller).stripe_id
+    live_stack.control(
+        "POST",
+        f"/_sandbox/accounts/{account}/requirements",
+        {"pending_verification": ["individual.verification.document"]},
+    )
+    response = client.post(
+        reverse("accounts:onboarding"), everything(), REMOTE_ADDR="203.0.113.9", follow=True
+    )
+    page = response.content.decode()
+    assert "Stripe is checking your details" in page
+    assert "you can now sell" not in page.lower()
+    assert not profile(seller).charges_enabled
+    assert not Notification.objects.filter(recipient=seller, kind="charges_enabled").exists()
+
+    live_stack.control("POST", f"/_sandbox/accounts/{account}/requirements", {"clear": True})
+    wait_for(lambda: profile(seller).charges_enabled, what="account.updated (verified)")
+    told = wait_for(
+        lambda: Notification.objects.filter(recipient=seller, kind="charges_enabled").first(),
+        what="the contractor told",
+    )
+    assert told.subject == "You can now sell"
 
 
 def test_requirements_due_block_selling_until_cleared(live_stack):

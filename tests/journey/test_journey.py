@@ -143,6 +143,8 @@ def test_the_whole_journey(demo, journey):
         staff.goto(f"{site.url}/admin/shop/product/add/")
         staff.locator("#id_seller").select_option(label="carol@example.com")
         staff.locator("#id_title").fill("Stoneware mug")  # the slug follows, in admin's JS
+        # A new listing says whether it ships (nothing is preselected): a mug does.
+        staff.get_by_label("Shipped goods").check()
         staff.locator("#id_description").fill("Thrown and glazed by hand.")
         staff.locator("#id_currency").select_option("usd")
         staff.locator("#id_price").fill("28.00")  # major units, as sellers type them
@@ -214,8 +216,13 @@ def test_the_whole_journey(demo, journey):
         net = sale.locator("td.num").nth(2).inner_text()  # Amount, Fee, You get
         assert net == "$40.20"  # $45.00 − (10 % + $0.30) platform fee
         shot(alice, "sales-authorised")
-        sale.get_by_role("button", name="Mark fulfilled").click()
+        # The board ships: it is fulfilled on the sale's page, with its tracking.
+        sale.get_by_role("link", name="Add tracking and fulfil").click()
+        alice.get_by_label("Carrier").fill("Royal Mail")
+        alice.get_by_label("Tracking number").fill("RM123456785GB")
+        alice.get_by_role("button", name="Mark fulfilled").click()
         alice.locator(".message.success").wait_for()
+        alice.get_by_role("navigation").get_by_role("link", name="Sales").click()
         wait_until(
             alice,
             lambda: "Paid" in order_row(alice, "Oak cutting board").locator(".status").inner_text(),

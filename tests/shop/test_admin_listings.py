@@ -30,6 +30,7 @@ def post(seller, **fields):
         "price": "45.00",
         "currency": "usd",
         "active": "on",
+        "kind": "service",  # a new product says what it is (no default is preselected)
         **fields,
     }
 

@@ -29,6 +29,7 @@ def form(**fields):
         "currency": "usd",
         "price": "45.00",
         "category": "",
+        "kind": "shipped",  # a new product says what it is (no default is preselected)
         **fields,
     }
 

@@ -198,18 +198,40 @@ def test_a_checkout_without_its_address_never_makes_an_intent(buyer, monkeypatch
     create.assert_not_called()
 
 
-def test_the_address_is_fixed_once_the_intent_exists(buyer):
+def test_the_address_is_fixed_once_the_checkout_is_paid(buyer, monkeypatch):
+    update = mock.MagicMock()
+    monkeypatch.setattr(gateway, "payment_intent_shipping_update", update)
     checkout_id = checkout_create(buyer=buyer, items=[(shipped_product().pk, 1)])
     checkout_ship_to(buyer=buyer, checkout_id=checkout_id, address=Address(**address()))
-    Payment.objects.filter(order__checkout_id=checkout_id).update(stripe_payment_intent_id="pi_1")
+    Payment.objects.filter(order__checkout_id=checkout_id).update(
+        stripe_payment_intent_id="pi_1", status=Payment.Status.AUTHORIZED
+    )
+    Order.objects.filter(checkout_id=checkout_id).update(status=Order.Status.PENDING)
 
     # The same address again (a retried request) is fine; another is refused.
     same = checkout_ship_to(buyer=buyer, checkout_id=checkout_id, address=Address(**address()))
     assert same == 1
-    with pytest.raises(AddressLocked):
+    with pytest.raises(AddressLocked, match="already paid"):
         checkout_ship_to(
             buyer=buyer, checkout_id=checkout_id, address=Address(**address(city="Albany"))
         )
+    update.assert_not_called()
+    assert Order.objects.get(checkout_id=checkout_id).shipping_city == "New York"
+
+
+def test_stripe_unreachable_leaves_the_address_as_it_was(buyer, monkeypatch):
+    def unreachable(**kwargs):
+        raise gateway.GatewayUnavailable("down")
+
+    monkeypatch.setattr(gateway, "payment_intent_shipping_update", unreachable)
+    checkout_id = checkout_create(buyer=buyer, items=[(shipped_product().pk, 1)])
+    checkout_ship_to(buyer=buyer, checkout_id=checkout_id, address=Address(**address()))
+    Payment.objects.filter(order__checkout_id=checkout_id).update(stripe_payment_intent_id="pi_1")
+    with pytest.raises(gateway.GatewayUnavailable):
+        checkout_ship_to(
+            buyer=buyer, checkout_id=checkout_id, address=Address(**address(city="Albany"))
+        )
+    assert Order.objects.get(checkout_id=checkout_id).shipping_city == "New York"
 
 
 # --- Sent to Stripe: what the sandbox recorded ------------------------------------
@@ -273,6 +295,29 @@ def test_the_address_goes_to_stripe_as_the_intents_shipping(sandbox, buyer):
     assert {"shipping[name]", "shipping[address][line1]", "shipping[address][country]"} <= set(
         fields
     )
+
+
+@pytest.mark.sandbox
+def test_a_corrected_address_before_paying_reaches_the_intent(sandbox, client, buyer):
+    """The buyer saw a typo on the pay page: "Change the address" updates the intent
+    already made (twice, and back again: each change is sent), and the orders."""
+    product = shipped_product()
+    seller_at(sandbox, product)
+    client.force_login(buyer)
+    order = start_checkout(client, product)
+    shipping_url = reverse("shop:checkout_shipping", args=[order.checkout_id])
+    client.post(shipping_url, address(city="New Yrok"))
+    pay = client.get(reverse("shop:checkout_pay", args=[order.checkout_id]))
+    assert pay.status_code == 200
+    assert shipping_url.encode() in pay.content  # the "Change the address" link
+
+    for city in ("New York", "Albany", "New York"):
+        response = client.post(shipping_url, address(city=city))
+        assert response.status_code == 302
+        assert intent_of(sandbox, order.checkout_id).shipping.address.city == city
+    order.refresh_from_db()
+    assert order.shipping_city == "New York"
+    assert SavedAddress.objects.get(buyer=buyer).city == "New York"
 
 
 @pytest.mark.sandbox

@@ -1,0 +1,63 @@
+"""The dashboard's "Debits and disputes": what a dispute took back from a checkout's
+transfer and gave back when won, beside the contractor's debits, newest first."""
+
+import pytest
+from django.urls import reverse
+
+from accounts import selectors
+from payments.models import ContractorDebit, Dispute, DisputeAction, Payment
+from tests.factories import ContractorFactory, OrderFactory, PaymentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def disputed_payment(seller, name="lines") -> tuple[Payment, Dispute]:
+    order = OrderFactory(seller=seller, amount=6_000, fee_amount=600, status="captured")
+    payment = PaymentFactory(
+        order=order,
+        status=Payment.Status.CAPTURED,
+        amount_captured=6_000,
+        stripe_charge_id=f"ch_{name}",
+        transfer_group=f"checkout-{name}",
+    )
+    dispute = Dispute.objects.create(
+        stripe_dispute_id=f"dp_{name}",
+        stripe_charge_id=f"ch_{name}",
+        payment=payment,
+        order=order,
+        status="won",
+        reason="product_not_received",
+        amount=6_000,
+        currency="usd",
+    )
+    return payment, dispute
+
+
+def test_a_disputes_reversal_and_give_back_are_listed_with_the_debits(client):
+    seller = ContractorFactory()
+    payment, dispute = disputed_payment(seller)
+    ContractorDebit.objects.create(
+        contractor=seller, amount=500, currency="usd", reason="No-show", method="account_debit"
+    )
+    common = {"dispute": dispute, "payment": payment, "due_at": None}
+    DisputeAction.objects.create(
+        kind="reverse_transfer", amount=5_400, status="succeeded", **common
+    )
+    DisputeAction.objects.create(kind="return_funds", amount=5_400, status="succeeded", **common)
+    # Someone else's dispute is not this contractor's business.
+    other_payment, other = disputed_payment(ContractorFactory(), "other")
+    DisputeAction.objects.create(
+        kind="reverse_transfer", amount=100, dispute=other, payment=other_payment, due_at=None
+    )
+    lines = selectors.debit_list(contractor=seller)
+    assert [(line.amount, line.reason) for line in lines] == [
+        (5_400, "Dispute dp_lines (product not received): won: given back"),
+        (-5_400, "Dispute dp_lines (product not received): disputed amount taken back"),
+        (-500, "No-show"),
+    ]
+
+    client.force_login(seller)
+    page = client.get(reverse("accounts:dashboard")).content.decode()
+    assert "Debits and disputes" in page
+    assert "-$54.00" in page
+    assert "won: given back" in page
