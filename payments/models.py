@@ -737,6 +737,8 @@ class Dispute(models.Model):
     due_by = models.DateTimeField(null=True, blank=True, help_text="Evidence due by.")
     funds_withdrawn = models.BooleanField(default=False)
     funds_reinstated = models.BooleanField(default=False)
+    # Stripe's word on whether the charge may still be refunded (an inquiry: yes).
+    is_charge_refundable = models.BooleanField(default=False)
     # Stripe gave its dispute fee back with the reinstated funds.
     fee_returned = models.BooleanField(default=False)
     # Staff's evidence, as Stripe's field names ({"product_description": …}).

@@ -93,6 +93,7 @@ def _snapshot_fields(obj: dict) -> dict:
         "currency": obj["currency"],
         "reason": obj.get("reason") or "",
         "due_by": datetime.fromtimestamp(due, tz=UTC) if due else None,
+        "is_charge_refundable": bool(obj.get("is_charge_refundable")),
     }
     if withdrawn:
         fields["fee_amount"] = sum(t.get("fee", 0) for t in withdrawn)

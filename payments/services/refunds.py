@@ -115,7 +115,8 @@ def refund_request(
 
 
 def _charged_back(payment: Payment) -> bool:
-    """A chargeback (not an inquiry, which a refund may settle) on the payment's charge."""
+    """A chargeback on the payment's charge that Stripe says leaves it unrefundable
+    (`is_charge_refundable`; an inquiry, which a refund may settle, never counts)."""
     if not payment.stripe_charge_id:
         return False
     inquiries = {
@@ -124,7 +125,9 @@ def _charged_back(payment: Payment) -> bool:
         Dispute.Status.WARNING_CLOSED,
     }
     return (
-        Dispute.objects.filter(stripe_charge_id=payment.stripe_charge_id)
+        Dispute.objects.filter(
+            stripe_charge_id=payment.stripe_charge_id, is_charge_refundable=False
+        )
         .exclude(status__in=inquiries)
         .exists()
     )

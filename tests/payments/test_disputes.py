@@ -121,6 +121,13 @@ def test_repeated_and_older_events_change_nothing(payment):
     assert ContractorDebit.objects.count() == 1
 
 
+def test_stripes_word_on_refunding_the_charge_is_kept(payment):
+    inquiry = apply(snapshot("warning_needs_response", is_charge_refundable=True), 100)
+    assert inquiry.is_charge_refundable
+    escalated = apply(snapshot(withdrawn=True, is_charge_refundable=False), 200)
+    assert not escalated.is_charge_refundable
+
+
 def test_unknown_charge_is_ignored():
     assert apply(snapshot(charge="ch_other", payment_intent=""), 1) is None
     assert not Dispute.objects.exists()

@@ -80,14 +80,17 @@ def test_only_captured_payments_can_be_refunded():
 
 
 @pytest.mark.parametrize(
-    ("status", "refused"),
+    ("status", "refundable", "refused"),
     [
-        (Dispute.Status.NEEDS_RESPONSE, True),
-        (Dispute.Status.LOST, True),
-        (Dispute.Status.WARNING_NEEDS_RESPONSE, False),  # an inquiry a refund may settle
+        (Dispute.Status.NEEDS_RESPONSE, False, True),
+        (Dispute.Status.LOST, False, True),
+        (Dispute.Status.WARNING_NEEDS_RESPONSE, False, False),  # an inquiry a refund may settle
+        # Stripe's own word after the dispute: a won one it lets be refunded is.
+        (Dispute.Status.WON, True, False),
+        (Dispute.Status.WON, False, True),
     ],
 )
-def test_a_charged_back_payment_is_refused_before_reaching_stripe(status, refused):
+def test_a_charged_back_payment_is_refused_before_reaching_stripe(status, refundable, refused):
     payment = captured_payment()
     Dispute.objects.create(
         stripe_dispute_id="dp_1",
@@ -97,6 +100,7 @@ def test_a_charged_back_payment_is_refused_before_reaching_stripe(status, refuse
         status=status,
         amount=10_000,
         currency="usd",
+        is_charge_refundable=refundable,
     )
     if refused:
         with pytest.raises(refunds.RefundError, match="taken this payment back"):
