@@ -251,7 +251,10 @@ def test_a_saved_card_pays_the_next_checkout(page, shot, shop, live_stack):
     page.get_by_label("A new card").check()  # the card element is there when wanted
     page.frame_locator(CARD_FRAME).locator("input[name=cardnumber]").wait_for()
     # Mounted while hidden, the element's frame grows to its form's height once shown.
-    page.wait_for_function("document.querySelector('#card-element iframe').offsetHeight > 44")
+    # (Polled from here: wait_for_function evaluates a string in the page, which the
+    # pay page's Content-Security-Policy forbids.)
+    frame = page.locator("#card-element iframe")
+    wait_for(lambda: frame.evaluate("e => e.offsetHeight") > 44, what="the card form shown")
     shot("new-card-chosen")
     saved.check()
     assert page.locator("#new-card").is_hidden()
