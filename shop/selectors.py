@@ -41,8 +41,10 @@ def product_is_buyable(product: Product) -> bool:
 # The catalogue's sort orders (the `sort` parameter) → ORDER BY; `id` breaks ties.
 SORTS = {
     "newest": ("-created_at", "-id"),
-    "price_asc": ("price_amount", "id"),
-    "price_desc": ("-price_amount", "-id"),
+    # By price within each currency, currencies one after the other: minor units of
+    # two currencies are not comparable ($10.00 is 1000, ¥1,500 is 1500).
+    "price_asc": ("currency", "price_amount", "id"),
+    "price_desc": ("currency", "-price_amount", "-id"),
 }
 SORT_LABELS = {
     "newest": "Newest",
@@ -94,8 +96,8 @@ def product_list(
     """Buyable products, optionally matching `search` in title, description or shop
     name, by one seller, in one currency or in one category (slug), in a SORTS order.
 
-    Prices are compared in minor units: sorted by price, a list in several currencies
-    is in order within each currency only (filter by currency to compare).
+    Sorted by price, a list in several currencies is grouped by currency, each in
+    price order (filter by currency to compare prices across the whole list).
     """
     products = Product.objects.filter(BUYABLE)
     if search:

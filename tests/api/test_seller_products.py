@@ -261,3 +261,23 @@ def test_the_public_api_shows_thumbnail_photos_shop_and_category(anon, seller_ap
     assert [p["alt_text"] for p in detail["photos"]] == ["Top view"]
     assert by_price["count"] == 1
     assert anon.get("/api/products/", {"sort": "cheap"}).status_code == 400
+
+
+def test_the_apis_price_order_never_interleaves_currencies(anon):
+    from tests.factories import ContractorFactory, ProductFactory
+
+    seller = ContractorFactory(profile__charges_enabled=True, profile__stripe_id="acct_sorts")
+    for currency, amount in (("usd", 1_000), ("jpy", 1_500), ("usd", 2_000), ("jpy", 100_000)):
+        ProductFactory(seller=seller, currency=currency, price_amount=amount)
+
+    def listed(sort):
+        rows = anon.get("/api/products/", {"sort": sort}).json()["results"]
+        return [(p["currency"], p["price_amount"]) for p in rows]
+
+    assert listed("price_asc") == [("jpy", 1_500), ("jpy", 100_000), ("usd", 1_000), ("usd", 2_000)]
+    assert listed("price_desc") == [
+        ("jpy", 100_000),
+        ("jpy", 1_500),
+        ("usd", 2_000),
+        ("usd", 1_000),
+    ]
