@@ -83,6 +83,9 @@ class Sandbox:
         # Recent /v1 calls: lets tests and benchmarks see the call rate the
         # "Stripe" side actually received, and what each call sent.
         self.request_log: deque[LoggedCall] = deque(maxlen=200_000)
+        # Keep parameter values in the log too: for tests only (`run_sandbox(
+        # record_values=True)`); never in the demo, where a confirm carries a card.
+        self.record_values = False
         self.idempotency = IdempotencyCache(self.store, config.idempotency_capacity)
         self.dispatcher = Dispatcher(
             retry_base=config.webhook_retry_base,

@@ -72,11 +72,13 @@ class SandboxHandle:
 
 
 @contextlib.contextmanager
-def run_sandbox(**config: Any) -> Iterator[SandboxHandle]:
+def run_sandbox(*, record_values: bool = False, **config: Any) -> Iterator[SandboxHandle]:
     """Start the sandbox on a free port in a thread; stop it on exit.
 
     Keyword arguments are :class:`SandboxConfig` fields. Webhook retries default
-    to a 0.05 s base here so retry tests stay fast.
+    to a 0.05 s base here so retry tests stay fast. ``record_values=True`` (tests
+    only) makes ``GET /_sandbox/requests`` show each call's parameter values
+    (``values``: ``{"transfer_data[destination]": "acct_…"}``), not only their names.
     """
     config.setdefault("host", "127.0.0.1")
     config.setdefault("port", free_port(config["host"]))
@@ -84,6 +86,7 @@ def run_sandbox(**config: Any) -> Iterator[SandboxHandle]:
     config.setdefault("webhook_timeout", 5.0)
     settings = SandboxConfig(**config)
     app = create_app(settings)
+    app.state.sandbox.record_values = record_values
     server = uvicorn.Server(
         uvicorn.Config(
             app,

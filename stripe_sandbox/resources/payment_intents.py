@@ -421,8 +421,19 @@ def cancel(ctx: Ctx, params: dict[str, Any], id: str) -> Obj:
             f"be canceled: {', '.join(CANCELABLE)}.",
             payment_intent=payments.snapshot(intent),
         )
-    _cancel(ctx, intent, params.get("cancellation_reason"))
+    reason = params.get("cancellation_reason")
+    if reason is not None and reason not in CANCEL_REASONS:
+        # Stripe sets `automatic`, `expired` and the others itself; a caller may only
+        # give one of these.
+        raise invalid_request(
+            f"Invalid cancellation_reason: must be one of {', '.join(CANCEL_REASONS)}",
+            param="cancellation_reason",
+        )
+    _cancel(ctx, intent, reason)
     return intent
+
+
+CANCEL_REASONS = ("abandoned", "duplicate", "fraudulent", "requested_by_customer")
 
 
 def _cancel(ctx: Ctx, intent: Obj, reason: str | None, *, expired: bool = False) -> None:

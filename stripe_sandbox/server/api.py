@@ -36,7 +36,7 @@ from .. import errors, ids, versions
 from ..errors import StripeError, invalid_request
 from ..idempotency import IdempotencyCache, StoredResponse
 from ..render import render
-from ..request_log import LoggedCall, field_names, recorded_headers
+from ..request_log import LoggedCall, field_names, field_values, recorded_headers
 from ..resources import files as files_resource
 from ..resources.common import Endpoint
 from ..sandbox import API_VERSION, Ctx, Sandbox
@@ -92,6 +92,7 @@ class Call:
         "matched",
         "cors",
         "fields",
+        "values",
     )
 
     def __init__(
@@ -112,6 +113,8 @@ class Call:
         )
         # Names of the parameters sent, once the body is decoded (for the request log).
         self.fields: tuple[str, ...] = ()
+        # Their values too, only when a test opted in (``Sandbox.record_values``).
+        self.values: tuple[tuple[str, Any], ...] | None = None
 
 
 class Idempotency(NamedTuple):
@@ -168,7 +171,13 @@ class ApiApp:
         out_headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
         self.sandbox.request_log.append(
             LoggedCall(
-                time.time(), method, scope["path"], status, call.fields, recorded_headers(headers)
+                time.time(),
+                method,
+                scope["path"],
+                status,
+                call.fields,
+                recorded_headers(headers),
+                call.values,
             )
         )
         await send_bytes(send, status, payload, out_headers, cors=call.cors)
@@ -220,6 +229,8 @@ class ApiApp:
         versions.check_header(call.headers.get("stripe-version"))
         params, upload = await self._decode(call, endpoint)
         call.fields = field_names(params)
+        if self.sandbox.record_values:
+            call.values = field_values(params)
         # CORS is decided again now that the body (which may hold a `key`) is read.
         if secret_key_presented(call.headers, params):
             call.cors = False

@@ -9,9 +9,23 @@ method exist, every parameter name (nested ones too: `transfer_data[destination]
 is one the spec lists for them. Writes must carry our prefixed idempotency key,
 Connect calls the account, every call the pinned API version.
 
+The sandbox runs with `record_values=True` (tests only), so each request's values
+are checked too, against the spec's schema of each parameter, nested ones
+included: type (a form sends strings, so an integer or boolean must read as one),
+`enum`, `maxLength`, `anyOf` (like "" to unset), and the `required` parameters
+of the request body and of every object sent.
+
 The spec is of 2023-08-16; the shop speaks the pinned, newer version. Parameters
-newer than the spec are listed in NEWER_THAN_SPEC, each checked to be in the
-installed SDK's own description of the request (so it is Stripe's, just newer).
+newer than the spec are listed in NEWER_THAN_SPEC, values newer than the spec's
+enums in NEWER_VALUES_THAN_SPEC, each checked to be in the installed SDK's own
+description of the request (so it is Stripe's, just newer). And every request,
+not only those, is checked against that description: SDK_PARAMS names the SDK's
+typed params of each (method, path), and every parameter sent, nested ones too,
+must be a field of it.
+
+Last, the main requests are compared with the example requests of Stripe's
+documentation (tests/payments/contract_examples.py): each parameter and header
+an example sends for a purpose, ours sends too, or the table says why not.
 """
 
 from __future__ import annotations
@@ -20,7 +34,10 @@ import contextlib
 import io
 import json
 import re
+import sys
 import time
+import types
+import typing
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -29,9 +46,12 @@ from typing import Any
 import pytest
 import stripe
 import stripe.params as sp
+import typing_extensions
+from stripe._request_options import RequestOptions
 
 from payments import gateway
 from stripe_sandbox.testing import SandboxHandle, run_sandbox
+from tests.payments.contract_examples import EXAMPLES
 from tests.sandbox.helpers import PNG, custom_account, destination_payment, upload_document
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "stripe" / "openapi-spec3-2023-08-16.json"
@@ -50,6 +70,71 @@ NEWER_THAN_SPEC: dict[tuple[str, str], tuple[set[str], type]] = {
         {"allowed_payment_method_types"},
         sp.PaymentIntentCreateParams,
     ),
+}
+
+# (method, spec path, parameter) → the SDK's params, for a value the spec's enum
+# does not list yet (it must be in the SDK's Literal for that parameter instead).
+NEWER_VALUES_THAN_SPEC: dict[tuple[str, str, str], type] = {
+    # Endpoints render events in the pinned version, newer than the spec's list.
+    ("POST", "/v1/webhook_endpoints", "api_version"): sp.WebhookEndpointCreateParams,
+    # The handlers' events include `refund.failed`, newer than the spec's list.
+    ("POST", "/v1/webhook_endpoints", "enabled_events"): sp.WebhookEndpointCreateParams,
+    (
+        "POST",
+        "/v1/webhook_endpoints/{webhook_endpoint}",
+        "enabled_events",
+    ): sp.WebhookEndpointUpdateParams,
+}
+
+# (method, spec path) → the SDK's typed params of that request: every request the
+# gateway sends, its look-ups after a 500 included.
+SDK_PARAMS: dict[tuple[str, str], type] = {
+    ("GET", "/v1/accounts"): sp.AccountListParams,
+    ("POST", "/v1/accounts"): sp.AccountCreateParams,
+    ("GET", "/v1/accounts/{account}"): sp.AccountRetrieveParams,
+    ("POST", "/v1/accounts/{account}"): sp.AccountUpdateParams,
+    ("POST", "/v1/account_links"): sp.AccountLinkCreateParams,
+    ("GET", "/v1/balance"): sp.BalanceRetrieveParams,
+    ("GET", "/v1/balance_transactions"): sp.BalanceTransactionListParams,
+    ("GET", "/v1/charges"): sp.ChargeListParams,
+    ("POST", "/v1/charges"): sp.ChargeCreateParams,
+    ("GET", "/v1/charges/{charge}"): sp.ChargeRetrieveParams,
+    ("GET", "/v1/customers"): sp.CustomerListParams,
+    ("POST", "/v1/customers"): sp.CustomerCreateParams,
+    ("GET", "/v1/customers/{customer}"): sp.CustomerRetrieveParams,
+    ("POST", "/v1/customers/{customer}"): sp.CustomerUpdateParams,
+    ("GET", "/v1/customers/{customer}/payment_methods"): sp.CustomerPaymentMethodListParams,
+    ("GET", "/v1/disputes"): sp.DisputeListParams,
+    ("GET", "/v1/disputes/{dispute}"): sp.DisputeRetrieveParams,
+    ("POST", "/v1/disputes/{dispute}"): sp.DisputeUpdateParams,
+    ("POST", "/v1/disputes/{dispute}/close"): sp.DisputeCloseParams,
+    ("GET", "/v1/files"): sp.FileListParams,
+    ("POST", "/v1/files"): sp.FileCreateParams,
+    ("GET", "/v1/payment_intents"): sp.PaymentIntentListParams,
+    ("POST", "/v1/payment_intents"): sp.PaymentIntentCreateParams,
+    ("GET", "/v1/payment_intents/{intent}"): sp.PaymentIntentRetrieveParams,
+    ("POST", "/v1/payment_intents/{intent}"): sp.PaymentIntentUpdateParams,
+    ("POST", "/v1/payment_intents/{intent}/cancel"): sp.PaymentIntentCancelParams,
+    ("POST", "/v1/payment_intents/{intent}/capture"): sp.PaymentIntentCaptureParams,
+    ("GET", "/v1/payment_methods/{payment_method}"): sp.PaymentMethodRetrieveParams,
+    ("POST", "/v1/payment_methods/{payment_method}/detach"): sp.PaymentMethodDetachParams,
+    ("GET", "/v1/payouts"): sp.PayoutListParams,
+    ("POST", "/v1/payouts"): sp.PayoutCreateParams,
+    ("GET", "/v1/refunds"): sp.RefundListParams,
+    ("POST", "/v1/refunds"): sp.RefundCreateParams,
+    ("GET", "/v1/setup_intents"): sp.SetupIntentListParams,
+    ("POST", "/v1/setup_intents"): sp.SetupIntentCreateParams,
+    ("GET", "/v1/setup_intents/{intent}"): sp.SetupIntentRetrieveParams,
+    ("POST", "/v1/setup_intents/{intent}/confirm"): sp.SetupIntentConfirmParams,
+    ("GET", "/v1/transfers"): sp.TransferListParams,
+    ("POST", "/v1/transfers"): sp.TransferCreateParams,
+    ("GET", "/v1/transfers/{id}/reversals"): sp.TransferReversalListParams,
+    ("POST", "/v1/transfers/{id}/reversals"): sp.TransferReversalCreateParams,
+    ("GET", "/v1/transfers/{transfer}/reversals/{id}"): sp.TransferReversalRetrieveParams,
+    ("GET", "/v1/webhook_endpoints"): sp.WebhookEndpointListParams,
+    ("POST", "/v1/webhook_endpoints"): sp.WebhookEndpointCreateParams,
+    ("POST", "/v1/webhook_endpoints/{webhook_endpoint}"): sp.WebhookEndpointUpdateParams,
+    ("DELETE", "/v1/webhook_endpoints/{webhook_endpoint}"): sp.WebhookEndpointDeleteParams,
 }
 
 
@@ -133,12 +218,203 @@ def undocumented(call: dict) -> list[str]:
     return problems
 
 
+def request_body(template: str) -> dict:
+    """The schema of a POST's form (or multipart) body."""
+    content = spec()["paths"][template]["post"].get("requestBody", {}).get("content", {})
+    body = content.get("application/x-www-form-urlencoded") or content.get("multipart/form-data")
+    return resolve(body["schema"]) if body else {}
+
+
+def missing_required(call: dict) -> list[str]:
+    """The parameters the spec requires of a POST's body that it lacks."""
+    template = template_of(call["path"])
+    if call["method"] != "POST" or template is None or "post" not in spec()["paths"][template]:
+        return []
+    sent = {field_parts(field)[0] for field in call["fields"]}
+    required = request_body(template).get("required", [])
+    return [f"POST {template}: {name} is required" for name in required if name not in sent]
+
+
+def tree_of(values: dict[str, Any]) -> dict[str, Any]:
+    """Recorded leaf values (`{"transfer_data[destination]": "acct_1"}`) as the
+    nested form they came from; an array is a dict keyed "0", "1"…"""
+    tree: dict[str, Any] = {}
+    for field, value in values.items():
+        *path, leaf = field_parts(field)
+        node = tree
+        for part in path:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return tree
+
+
+SCALARS: dict[str, Callable[[str], bool]] = {
+    "string": lambda value: True,
+    "integer": lambda value: re.fullmatch(r"-?\d+", value) is not None,
+    "number": lambda value: re.fullmatch(r"-?\d+(\.\d+)?", value) is not None,
+    "boolean": lambda value: value in ("true", "false"),
+}
+
+
+def schema_problems(schema: dict, value: Any, name: str) -> list[str]:
+    """Why `value` (a form value: a string, or a dict of them) does not fit the
+    spec's `schema` (empty: it fits)."""
+    schema = resolve(schema)
+    options = schema.get("anyOf") or schema.get("oneOf")
+    if options:
+        found = [schema_problems(option, value, name) for option in options]
+        if any(not problems for problems in found):
+            return []
+        # The one alternative of the value's shape (a hash, or not) says best why not.
+        hashes = ("object", "array")
+        shaped = [
+            problems
+            for option, problems in zip(options, found, strict=True)
+            if (resolve(option).get("type") in hashes) == isinstance(value, dict)
+        ]
+        if len(shaped) == 1:
+            return shaped[0]
+        return [f"{name}: {value!r} fits none of anyOf ({'; '.join(sum(found, []))})"]
+    kind = schema.get("type")
+    if isinstance(value, dict):
+        if kind == "array":
+            return [
+                problem
+                for key, item in value.items()
+                for problem in (
+                    schema_problems(schema.get("items", {}), item, f"{name}[{key}]")
+                    if key.isdigit()
+                    else [f"{name}[{key}]: an array takes indexes"]
+                )
+            ]
+        if kind != "object":
+            return [f"{name}: sent as a hash, the spec wants {kind}"]
+        problems = [
+            f"{name}[{key}] is required" for key in schema.get("required", []) if key not in value
+        ]
+        properties, extra = schema.get("properties", {}), schema.get("additionalProperties")
+        for key, item in value.items():
+            if key in properties:
+                problems += schema_problems(properties[key], item, f"{name}[{key}]")
+            elif isinstance(extra, dict):
+                problems += schema_problems(extra, item, f"{name}[{key}]")
+            else:
+                problems.append(f"{name}[{key}] is not in the spec")
+        return problems
+    if kind in ("object", "array"):
+        return [f"{name}: {value!r} sent where the spec wants an {kind}"]
+    if kind in SCALARS and not SCALARS[kind](value):
+        return [f"{name}: {value!r} is not of type {kind}"]
+    if "enum" in schema and value not in [json.dumps(o).strip('"') for o in schema["enum"]]:
+        return [f"{name}: {value!r} is not one of {schema['enum']}"]
+    if "maxLength" in schema and len(value) > schema["maxLength"]:
+        return [f"{name}: {len(value)} characters, over maxLength {schema['maxLength']}"]
+    return []
+
+
+def invalid_values(call: dict) -> list[str]:
+    """What in a recorded request's values the spec's schemas refuse (empty: none).
+    Names the spec does not know are left to `undocumented`, newer ones to the SDK."""
+    template = template_of(call["path"])
+    if template is None or call["method"].lower() not in spec()["paths"][template]:
+        return []
+    method = call["method"]
+    parameters = documented_parameters(method, template)
+    newer, _ = NEWER_THAN_SPEC.get((method, template), (set(), None))
+    problems = []
+    for name, value in tree_of(call["values"]).items():
+        sdk_params = NEWER_VALUES_THAN_SPEC.get((method, template, name))
+        if sdk_params is not None:
+            allowed = sdk_literals(sdk_params, name)
+            problems += [
+                f"{name}: {leaf!r} is not one of {sdk_params.__name__}'s"
+                for leaf in (value.values() if isinstance(value, dict) else [value])
+                if leaf not in allowed
+            ]
+        elif name in parameters and name not in newer:
+            problems += schema_problems(parameters[name], value, name)
+    return [f"{method} {template}: {problem}" for problem in problems]
+
+
+# --- the SDK's typed params ----------------------------------------------------------------
+
+REQUEST_OPTIONS = frozenset(RequestOptions.__annotations__)
+OPTIONAL = {typing.NotRequired, typing.Required, typing_extensions.NotRequired}
+UNIONS = {typing.Union, types.UnionType}
+
+
+def sdk_type(annotation: Any, module: str) -> Any:
+    """An annotation of the SDK's params, forward references evaluated where the
+    class is defined, `NotRequired[…]` unwrapped."""
+    if isinstance(annotation, typing.ForwardRef):
+        annotation = annotation.__forward_arg__
+    if isinstance(annotation, str):
+        annotation = eval(annotation, vars(sys.modules[module]))  # noqa: S307 - the SDK's own
+    if typing.get_origin(annotation) in OPTIONAL:
+        return sdk_type(typing.get_args(annotation)[0], module)
+    return annotation
+
+
+def sdk_accepts(annotation: Any, parts: list[str], module: str) -> bool:
+    """Whether the nested parameter `parts` has a place in an SDK annotation (a
+    TypedDict, a list, a dict like `metadata`, a union of them, or a scalar)."""
+    annotation = sdk_type(annotation, module)
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in UNIONS:
+        return any(sdk_accepts(option, parts, module) for option in args)
+    if typing_extensions.is_typeddict(annotation):
+        fields = annotation.__annotations__
+        return (
+            bool(parts)
+            and parts[0] in fields
+            and (sdk_accepts(fields[parts[0]], parts[1:], annotation.__module__))
+        )
+    if origin is list:
+        return bool(parts) and parts[0].isdigit() and sdk_accepts(args[0], parts[1:], module)
+    if origin is not None and origin not in (typing.Literal,) and args:  # Dict[str, str]…
+        return bool(parts) and sdk_accepts(args[-1], parts[1:], module)
+    return not parts  # a scalar: str, int, bool, a Literal, Any
+
+
+def sdk_literals(sdk_params: type, name: str) -> set[str]:
+    """The values a Literal parameter (or a list of them) of the SDK's params lists."""
+
+    def values(annotation: Any) -> set[str]:
+        annotation = sdk_type(annotation, sdk_params.__module__)
+        origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+        if origin is typing.Literal:
+            return {str(value) for value in args}
+        if origin in UNIONS or origin is list:
+            return set().union(*(values(arg) for arg in args))
+        return set()
+
+    return values(sdk_params.__annotations__[name])
+
+
+def not_in_sdk(call: dict) -> list[str]:
+    """The parameters of a recorded request that the SDK's typed params of that
+    request do not have (empty: all of them are there)."""
+    template = template_of(call["path"])
+    sdk_params = SDK_PARAMS.get((call["method"], template or call["path"]))
+    if sdk_params is None:
+        return [f"{call['method']} {template or call['path']}: no SDK params in SDK_PARAMS"]
+    fields = sdk_params.__annotations__  # a TypedDict's own and inherited ones
+    return [
+        f"{call['method']} {template}: {field} is not in {sdk_params.__name__}"
+        for field in call["fields"]
+        if (parts := field_parts(field))[0] in REQUEST_OPTIONS
+        or parts[0] not in fields
+        or not sdk_accepts(fields[parts[0]], parts[1:], sdk_params.__module__)
+    ]
+
+
 # --- the calls ----------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def sandbox_server() -> Iterator[SandboxHandle]:
-    with run_sandbox() as handle:
+    # Values recorded too (tests only): checked against the spec's schemas.
+    with run_sandbox(record_values=True) as handle:
         yield handle
 
 
@@ -204,6 +480,15 @@ def world(sandbox: SandboxHandle) -> dict[str, str]:
 
 
 Call = Callable[[dict[str, str]], Any]
+
+
+def handled_events(role: str) -> list[str]:
+    """The events `manage.py stripe_setup` subscribes the `role` endpoint to."""
+    from payments.management.commands.stripe_setup import event_types
+    from payments.webhooks.registry import CONNECT, PLATFORM
+
+    return event_types({"connect": CONNECT, "platform": PLATFORM}[role])
+
 
 # Every gateway function: how to call it, the request it must send (method, the
 # spec's path), and whether that request acts for the connected account.
@@ -586,7 +871,7 @@ CALLS: dict[str, tuple[Call, str, str, bool]] = {
     "webhook_endpoint_create": (
         lambda w: gateway.webhook_endpoint_create(
             url="https://shop.test/payments/webhooks/connect/",
-            enabled_events=["account.updated"],
+            enabled_events=handled_events("connect"),
             connect=True,
             description="Marketplace connect events",
             metadata={"marketplace_endpoint": "connect"},
@@ -600,7 +885,7 @@ CALLS: dict[str, tuple[Call, str, str, bool]] = {
         lambda w: gateway.webhook_endpoint_update(
             endpoint=w["endpoint"],
             url="https://shop.test/payments/webhooks/stripe/",
-            enabled_events=["charge.refunded"],
+            enabled_events=handled_events("platform"),
             description="Marketplace platform events",
             metadata={"marketplace_endpoint": "platform"},
             idempotency_key="stripe-setup-platform-1",
@@ -637,8 +922,11 @@ def recorded(sandbox: SandboxHandle) -> list[dict]:
 
 
 def assert_documented(calls: list[dict], world: dict[str, str], *, connected: bool) -> None:
-    """Every recorded call is one Stripe documents, with the headers it needs."""
-    problems = [problem for call in calls for problem in undocumented(call)]
+    """Every recorded call is one Stripe documents, with the headers it needs: its
+    parameters are in the spec (or newer and in the SDK), with values the spec's
+    schemas allow, the required ones all there, and all in the SDK's typed params."""
+    checks = (undocumented, missing_required, invalid_values, not_in_sdk)
+    problems = [problem for call in calls for check in checks for problem in check(call)]
     assert not problems, "\n".join(problems)
     for call in calls:
         headers = call["headers"]
@@ -657,6 +945,17 @@ def assert_documented(calls: list[dict], world: dict[str, str], *, connected: bo
 
 def test_every_gateway_function_is_in_the_contract():
     assert {call.__name__ for call in gateway.CALLS} == set(CALLS) | NO_REQUEST
+
+
+def test_every_request_has_the_sdks_typed_params():
+    """Each request a gateway function sends has its SDK params in SDK_PARAMS, and
+    each of those is the SDK's (a look-up after a 500 is checked when it is sent)."""
+    sent = {(method, template) for _, method, template, _ in CALLS.values()}
+    assert sent - set(SDK_PARAMS) == set()
+    for (method, template), sdk_params in SDK_PARAMS.items():
+        assert method.lower() in spec()["paths"][template], (method, template)
+        assert getattr(sp, sdk_params.__name__) is sdk_params
+        assert typing_extensions.is_typeddict(sdk_params)
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))
@@ -709,6 +1008,36 @@ def test_webhook_event_construct_sends_nothing(sandbox):
     assert recorded(sandbox) == []
 
 
+@pytest.mark.parametrize("example", sorted(EXAMPLES))
+def test_the_request_is_the_one_stripes_docs_show(sandbox, world, example):
+    """Each parameter (and header) Stripe's example request sends, ours sends for
+    the same purpose, or the example's table says which of ours does and why."""
+    documented = EXAMPLES[example]
+    assert set(documented.differs) <= documented.fields, documented.page
+    for name in documented.calls:
+        call, method, template, _ = CALLS[name]
+        assert (method, template) == (documented.method, documented.template), name
+        sandbox.control("DELETE", "/_sandbox/requests")
+        call(world)
+        sent = recorded(sandbox)[0]
+        assert (sent["method"], template_of(sent["path"]), sent["status"]) == (
+            method,
+            template,
+            200,
+        )
+
+        def uses(field: str, sent: dict = sent) -> bool:
+            return any(f == field or f.startswith(f"{field}[") for f in sent["fields"])
+
+        for field in documented.fields:
+            ours, why = documented.differs.get(field, (field, ""))
+            assert why or uses(field), f"{name} does not send {field} ({documented.page})"
+            if why:
+                assert not uses(field), f"{name} sends {field}: drop it from `differs`"
+                assert ours is None or uses(ours), f"{name} sends neither {field} nor {ours}"
+        assert documented.headers <= set(sent["headers"]), (name, documented.page)
+
+
 def test_the_checker_catches_an_undocumented_parameter():
     """The check itself: a misspelt or made-up parameter is caught."""
     fake = {"method": "POST", "path": "/v1/refunds", "fields": ["payment_intent", "ammount"]}
@@ -717,3 +1046,93 @@ def test_the_checker_catches_an_undocumented_parameter():
     assert undocumented(nested) == ["POST /v1/payment_intents: transfer_data[dest]"]
     unknown = {"method": "POST", "path": "/v1/nothing", "fields": []}
     assert undocumented(unknown) == ["POST /v1/nothing is not a documented endpoint"]
+
+
+def test_the_checker_catches_a_value_the_spec_does_not_allow():
+    """Enum, type, maxLength and anyOf, nested ones too, and the SDK's Literal for
+    a value newer than the spec."""
+    intents, cancel = "/v1/payment_intents", "/v1/payment_intents/pi_1/cancel"
+
+    def call(path: str, **values: str) -> dict:
+        return {"method": "POST", "path": path, "fields": list(values), "values": values}
+
+    template = "POST /v1/payment_intents/{intent}/cancel"
+    assert invalid_values(call(cancel, cancellation_reason="abandoned")) == []
+    assert invalid_values(call(cancel, cancellation_reason="expired")) == [
+        f"{template}: cancellation_reason: 'expired' is not one of "
+        "['abandoned', 'duplicate', 'fraudulent', 'requested_by_customer']"
+    ]
+    assert invalid_values(call(intents, amount="12.5")) == [
+        "POST /v1/payment_intents: amount: '12.5' is not of type integer"
+    ]
+    assert invalid_values(call(intents, capture_method="manual", confirm="yes")) == [
+        "POST /v1/payment_intents: confirm: 'yes' is not of type boolean"
+    ]
+    # anyOf: an update's metadata is a hash of strings, or "" to unset it; not "x".
+    update = "/v1/payment_intents/pi_1"
+    assert invalid_values(call(update, metadata="")) == []
+    assert invalid_values(call(update, **{"metadata[order_id]": "1"})) == []
+    assert invalid_values(call(update, metadata="x")) == [
+        "POST /v1/payment_intents/{intent}: metadata: 'x' is not one of ['']"
+    ]
+    # A create's is a hash only.
+    assert invalid_values(call(intents, metadata="")) == [
+        "POST /v1/payment_intents: metadata: '' sent where the spec wants an object"
+    ]
+    (problem,) = invalid_values(call(intents, description="x" * 1001))
+    assert problem.endswith("description: 1001 characters, over maxLength 1000")
+    assert invalid_values(call(intents, **{"transfer_data[amount]": "ten"})) == [
+        "POST /v1/payment_intents: transfer_data[destination] is required",
+        "POST /v1/payment_intents: transfer_data[amount]: 'ten' is not of type integer",
+    ]
+    # A value newer than the spec is held to the SDK's Literal instead.
+    hooks = "/v1/webhook_endpoints"
+    newer = {"url": "https://x.test", "enabled_events[0]": "charge.refunded"}
+    pinned = call(hooks, api_version=gateway.PINNED_API_VERSION, **newer)
+    assert invalid_values(pinned) == []
+    assert (
+        invalid_values({**pinned, "values": {**newer, "enabled_events[1]": "refund.failed"}}) == []
+    )
+    wrong = {"api_version": "2099-01-01.nope", "enabled_events[1]": "refund.flopped"}
+    assert sorted(invalid_values(call(hooks, **newer, **wrong))) == [
+        f"POST /v1/webhook_endpoints: {name}: {value!r} is not one of WebhookEndpointCreateParams's"
+        for name, value in [
+            ("api_version", "2099-01-01.nope"),
+            ("enabled_events", "refund.flopped"),
+        ]
+    ]
+
+
+def test_the_checker_catches_a_missing_required_parameter():
+    link = {"method": "POST", "path": "/v1/account_links", "fields": ["account", "refresh_url"]}
+    assert missing_required(link) == ["POST /v1/account_links: type is required"]
+    whole = {**link, "fields": ["account", "type"]}
+    assert missing_required(whole) == []
+    # Nested: a hash sent without what the spec requires of it.
+    shipping = {"shipping[address][line1]": "1 Main St"}
+    update = {"method": "POST", "path": "/v1/payment_intents/pi_1", "values": shipping}
+    assert invalid_values(update) == [
+        "POST /v1/payment_intents/{intent}: shipping[name] is required"
+    ]
+
+
+def test_the_checker_catches_a_parameter_not_in_the_sdk():
+    """A parameter the SDK's typed params of that request lack, nested ones too: a
+    spec-only name (old, since removed), a misplaced one, a request option."""
+    refund = {"method": "POST", "path": "/v1/refunds", "fields": ["payment_intent", "amount"]}
+    assert not_in_sdk(refund) == []
+    assert not_in_sdk({**refund, "fields": ["payment_intent", "ammount"]}) == [
+        "POST /v1/refunds: ammount is not in RefundCreateParams"
+    ]
+    intent = {"method": "POST", "path": "/v1/payment_intents", "fields": []}
+    fine = ["transfer_data[destination]", "metadata[order_id]", "allowed_payment_method_types[0]"]
+    assert not_in_sdk({**intent, "fields": fine}) == []
+    # `metadata=""` unsets an update's metadata; a create has none to unset.
+    wrong = ["transfer_data[dest]", "metadata", "payment_method_types[x]", "idempotency_key"]
+    assert not_in_sdk({**intent, "fields": wrong}) == [
+        f"POST /v1/payment_intents: {field} is not in PaymentIntentCreateParams" for field in wrong
+    ]
+    update = {"method": "POST", "path": "/v1/payment_intents/pi_1", "fields": ["metadata"]}
+    assert not_in_sdk(update) == []
+    unknown = {"method": "POST", "path": "/v1/coupons", "fields": []}
+    assert not_in_sdk(unknown) == ["POST /v1/coupons: no SDK params in SDK_PARAMS"]

@@ -285,6 +285,17 @@ def test_setup_future_usage_attaches_to_customer(client):
     assert pm.customer == customer.id
 
 
+@pytest.mark.parametrize("reason", ["expired", "automatic", "because"])
+def test_a_caller_cannot_give_a_reason_only_stripe_sets(client, reason):
+    intent = client.v1.payment_intents.create(
+        params={"amount": 4000, "currency": "usd", "payment_method": "pm_card_visa"}
+    )
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.payment_intents.cancel(intent.id, params={"cancellation_reason": reason})
+    assert refused.value.param == "cancellation_reason"
+    assert client.v1.payment_intents.retrieve(intent.id).status != "canceled"
+
+
 def test_cancel_releases_the_authorisation(client):
     intent = client.v1.payment_intents.create(
         params={
