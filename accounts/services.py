@@ -23,16 +23,26 @@ def user_signup(
 ) -> User:
     """Create a user and their profile together: either both rows exist or neither.
 
-    Stripe side effects (a buyer's Customer, a contractor's connected account) are
-    Celery tasks scheduled on commit, so they never run for a rolled-back sign-up.
+    An active user's Stripe side (a buyer's Customer, a contractor's connected
+    account) is a Celery task scheduled on commit, so it never runs for a rolled-back
+    sign-up. An inactive one (a sign-up waiting for its emailed link) gets it once
+    the link proves the address (`signup_confirm`): a typo or a stranger's address
+    leaves nothing behind at Stripe.
     """
     user = User.objects.create_user(email=email, password=password, is_active=active)
     profile_create(user=user, role=role, display_name=display_name)
+    if active:
+        _stripe_side_ask(user, role)
+    return user
+
+
+def _stripe_side_ask(user: User, role: str) -> None:
+    """(On commit) Make the user's Stripe object ahead of need. Only a head start:
+    checkout, saved cards and onboarding make it on demand if this has not run."""
     from payments.tasks import account_create_task, customer_create_task
 
     task = customer_create_task if role == UserProfile.Role.BUYER else account_create_task
     transaction.on_commit(lambda: task.delay(user.pk))
-    return user
 
 
 def sign_in_link(user: User) -> str:
@@ -130,4 +140,5 @@ def signup_confirm(*, user: User) -> User:
             # The link reached the address: it is proven.
             locked.email_verified_at = locked.email_verified_at or timezone.now()
             locked.save(update_fields=["is_active", "email_verified_at"])
+            _stripe_side_ask(locked, locked.profile.role)
     return locked

@@ -207,3 +207,32 @@ def test_staff_without_profile_sees_profile_page(client, staff_user):
     response = client.get(reverse("accounts:profile"))
     assert response.status_code == 200
     assert "Staff" in response.content.decode()
+
+
+def test_the_buyers_stripe_customer_waits_for_the_proven_address(
+    client, monkeypatch, celery_eager, django_capture_on_commit_callbacks
+):
+    """A typo or a stranger's address never becomes a Customer at Stripe (the tasks
+    run here, where the `signup` fixture leaves them out)."""
+    from payments import gateway
+
+    made = []
+    monkeypatch.setattr(
+        gateway, "customer_create", lambda **kw: made.append(kw) or {"id": "cus_proven"}
+    )
+    form = {
+        "email": "new@example.com",
+        "role": "buyer",
+        "password1": GOOD_PASSWORD,
+        "password2": GOOD_PASSWORD,
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("accounts:signup"), form)
+    user = User.objects.get()
+    assert made == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(sign_in_link(user))
+
+    assert [call["email"] for call in made] == [user.email]
+    assert UserProfile.objects.get(user=user).stripe_id == "cus_proven"
