@@ -22,7 +22,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 ACCEPT = "image/jpeg,image/png,image/webp,image/gif"
 # Pixels, not bytes: a small file can declare a huge canvas (a "decompression bomb").
-MAX_PIXELS = 40_000_000
+# Counted as decoded: a JPEG is decoded at a reduced scale first (`_open`), so a
+# phone's 48-megapixel photo is taken; a PNG that large (150 MB of memory in the
+# request for a 40-megapixel one) is not.
+MAX_PIXELS = 25_000_000
 PHOTO_MAX_SIDE = 2000
 THUMBNAIL_SIZE = (480, 360)  # 4:3, cropped to fill: a grid of cards lines up
 LOGO_MAX_SIDE = 320
@@ -63,6 +66,10 @@ def _open(upload: IO[bytes]) -> Image.Image:
                 probe.verify()
             upload.seek(0)
             image = Image.open(upload, formats=FORMATS)
+            if image.format in ("JPEG", "MPO"):
+                # Decode at the smallest scale (1/2, 1/4, 1/8) still at least the size
+                # we keep: a quarter or a sixteenth of the memory for a camera's photo.
+                image.draft("RGB", (PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
             width, height = image.size
             if width * height > MAX_PIXELS:
                 raise ImageRejected("This image has too many pixels. Choose a smaller one.")

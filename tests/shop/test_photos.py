@@ -109,6 +109,21 @@ def test_too_many_pixels_is_refused_before_decoding(product):
         add(product, buffer.getvalue())
 
 
+def test_a_phones_48_megapixel_jpeg_is_taken_and_a_png_that_large_is_not(product, settings):
+    """A JPEG is decoded at a reduced scale (a quarter of the memory here), so the
+    pixel limit counts what is decoded; a PNG cannot be, and 30 megapixels are refused."""
+    settings.PRODUCT_PHOTO_MAX_BYTES = 10 * 1024 * 1024
+    camera = io.BytesIO()
+    Image.new("RGB", (8000, 6000), (120, 80, 40)).save(camera, format="JPEG", quality=80)
+    photo = add(product, camera.getvalue())
+    assert max(photo.image.width, photo.image.height) == 2000
+
+    flat = io.BytesIO()
+    Image.new("RGB", (6000, 5000), (120, 80, 40)).save(flat, format="PNG")
+    with pytest.raises(ImageRejected, match="too many pixels"):
+        add(product, flat.getvalue())
+
+
 def test_files_above_the_size_setting_are_refused(product, settings):
     settings.PRODUCT_PHOTO_MAX_BYTES = 1000
     content = jpeg_with_exif(size=(300, 300))
