@@ -294,6 +294,9 @@ class Order(models.Model):
     # What the contractor gave when marking it fulfilled, for the buyer to follow.
     carrier = models.CharField(max_length=100, blank=True, default="")
     tracking_number = models.CharField(max_length=100, blank=True, default="")
+    # When the contractor marked it fulfilled (shipped, or the service given): dispute
+    # evidence states it (shipping_date / service_date).
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
     # Its items' stock is taken off their products (OrderItem.stock_reserved) and not
     # yet given back or sold: see `save` and shop/stock.py.
     stock_held = models.BooleanField(default=False, editable=False)

@@ -378,10 +378,11 @@ def order_fulfil(
         if payment is None or order.status != Order.Status.AUTHORIZED:
             raise InvalidTransition("Order", order.status, Order.Status.FULFILLED)
         tracking = {"carrier": carrier, "tracking_number": tracking_number}
+        changes = {key: value for key, value in tracking.items() if value}
         order, _ = order_transition(
             order_id=order.pk,
             status=Order.Status.FULFILLED,
-            changes={key: value for key, value in tracking.items() if value},
+            changes={**changes, "fulfilled_at": timezone.now()},
         )
         payment_capture_request(payment_id=payment.pk)
     return order

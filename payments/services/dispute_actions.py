@@ -94,6 +94,8 @@ def evidence_prefill(dispute: Dispute) -> dict[str, str]:
         "customer_name": getattr(order.buyer, "get_full_name", lambda: "")() or "",
         "customer_email_address": order.buyer.email,
         "shipping_address": "\n".join(address.lines()) if address else "",
+        # The fulfilment date, as Stripe names it for goods and for services.
+        **_fulfilment_dates(orders),
         "shipping_carrier": ", ".join(sorted({_text(o.carrier) for o in orders} - {""})),
         "shipping_tracking_number": ", ".join(
             _text(o.tracking_number) for o in orders if o.tracking_number
@@ -104,6 +106,16 @@ def evidence_prefill(dispute: Dispute) -> dict[str, str]:
         ),
     }
     return {k: v for k, v in facts.items() if v} | dict(dispute.evidence or {})
+
+
+def _fulfilment_dates(orders: list) -> dict[str, str]:
+    """`shipping_date` (goods) and `service_date` (services): the first day an order
+    of each kind was fulfilled, as Stripe's evidence writes dates (YYYY-MM-DD)."""
+    dates: dict[str, str] = {}
+    for order in sorted((o for o in orders if o.fulfilled_at), key=lambda o: o.fulfilled_at):
+        field = "shipping_date" if order.requires_shipping else "service_date"
+        dates.setdefault(field, order.fulfilled_at.date().isoformat())
+    return dates
 
 
 def _text(value: object) -> str:

@@ -1,7 +1,7 @@
 """Disputes: the state machine, idempotent and never backwards; recovery from the
 contractor per policy, to the cent; the give-back of a won dispute; staff's answers."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.urls import reverse
@@ -305,6 +305,18 @@ def test_prefilled_evidence_holds_the_orders_facts(payment):
     assert facts["customer_email_address"] == payment.order.buyer.email
     assert "ch_disputed" in facts["uncategorized_text"]
     assert "shipping_address" not in facts  # a service: nothing was shipped
+
+
+def test_prefilled_evidence_says_when_the_order_was_fulfilled(payment):
+    from datetime import datetime
+
+    fulfilled = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
+    Order.objects.filter(pk=payment.order_id).update(fulfilled_at=fulfilled)
+    dispute = apply(snapshot(), 100)
+    assert dispute_actions.evidence_prefill(dispute)["service_date"] == "2026-11-20"
+    Order.objects.filter(pk=payment.order_id).update(requires_shipping=True)
+    facts = dispute_actions.evidence_prefill(dispute)
+    assert (facts["shipping_date"], "service_date" in facts) == ("2026-11-20", False)
 
 
 def test_prefilled_evidence_holds_where_it_was_shipped_and_the_tracking(payment):

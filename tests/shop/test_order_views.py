@@ -62,6 +62,7 @@ def test_contractor_fulfils_and_the_capture_is_enqueued_after_commit(
     delay.assert_called_once_with(payment.pk)
     order.refresh_from_db()
     assert order.status == Order.Status.FULFILLED
+    assert order.fulfilled_at is not None  # the date dispute evidence states
 
 
 def test_fulfilling_an_unpaid_order_is_refused(client):
