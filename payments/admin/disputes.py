@@ -8,6 +8,8 @@ is down. Reading needs `payments.view_dispute`; answering `payments.change_dispu
 checked on the POST itself.
 """
 
+import io
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -26,6 +28,7 @@ from payments.services.dispute_actions import (
     evidence_file_attach,
     evidence_prefill,
 )
+from payments.services.dispute_receipt import receipt_png
 
 from .retry import retry_selected
 
@@ -42,6 +45,11 @@ class EvidenceForm(forms.Form):
         label="Attach the file as",
     )
     attachment = forms.FileField(required=False, help_text="PDF, PNG or JPEG, at most 5 MB.")
+    attach_receipt = forms.BooleanField(
+        required=False,
+        label="Attach the order's receipt",
+        help_text="Drawn from the orders the charge paid, as a PNG, when there is no receipt yet.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -113,7 +121,8 @@ class DisputeAdmin(admin.ModelAdmin):
             if done:
                 return redirect("admin:payments_dispute_change", dispute.pk)
         else:
-            form = EvidenceForm(initial=evidence_prefill(dispute))
+            facts = evidence_prefill(dispute)
+            form = EvidenceForm(initial={**facts, "attach_receipt": not facts.get("receipt")})
         return TemplateResponse(
             request, self.change_form_template, self._context(request, dispute, form)
         )
@@ -132,6 +141,13 @@ class DisputeAdmin(admin.ModelAdmin):
                 field = form.cleaned_data.get("attach_to") or "uncategorized_file"
                 evidence[field] = evidence_file_attach(
                     dispute_id=dispute.pk, field=field, upload=upload, filename=upload.name
+                )
+            if form.cleaned_data.get("attach_receipt") and not evidence.get("receipt"):
+                evidence["receipt"] = evidence_file_attach(
+                    dispute_id=dispute.pk,
+                    field="receipt",
+                    upload=io.BytesIO(receipt_png(dispute)),
+                    filename=f"receipt-{dispute.stripe_charge_id}.png",
                 )
             if button == "accept":
                 dispute_accept(dispute_id=dispute.pk, user_id=request.user.pk)

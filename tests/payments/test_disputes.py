@@ -11,7 +11,7 @@ from core.statemachine import is_allowed
 from notifications.models import Notification
 from payments import gateway
 from payments.models import ContractorDebit, Dispute, DisputeAction, Payment
-from payments.services import dispute_actions, disputes, stranded
+from payments.services import dispute_actions, dispute_receipt, disputes, stranded
 from payments.services.dispute_actions import DisputeError
 from payments.services.transfers import transfer_execute
 from payments.services.waits import NotYet
@@ -495,6 +495,39 @@ def test_admin_attaches_an_evidence_file_and_submits(client, payment, fake_updat
     assert page.status_code == 200
     assert b"PDF, PNG or JPEG" in page.content
     assert len(uploads) == 1
+
+
+def test_admin_attaches_the_orders_receipt_drawn_as_a_png(
+    client, payment, fake_update, monkeypatch
+):
+    import io
+
+    from PIL import Image
+
+    uploads = []
+
+    def dispute_evidence_upload(**kwargs):
+        uploads.append((kwargs["filename"], kwargs["file"].read()))
+        return {"id": "file_drawn_receipt"}
+
+    monkeypatch.setattr(gateway, "dispute_evidence_upload", dispute_evidence_upload)
+    dispute = apply(snapshot(), 100)
+    client.force_login(StaffFactory())
+    url = reverse("admin:payments_dispute_change", args=[dispute.pk])
+    page = client.get(url)
+    assert page.context["form"]["attach_receipt"].value() is True  # no receipt yet
+
+    response = client.post(url, {"attach_receipt": "on", "save_draft": "1"})
+
+    assert response.status_code == 302
+    [(name, png)] = uploads
+    assert name == "receipt-ch_disputed.png"
+    assert Image.open(io.BytesIO(png)).format == "PNG"
+    lines = dispute_receipt.receipt_lines(dispute)
+    assert f"Order {payment.order.public_id} from {payment.order.seller.profile.name}" in lines
+    assert "    1 × Walnut bowl    $100.00".replace("×", "x") in lines
+    assert "Total paid: $100.00" in lines
+    assert DisputeAction.objects.get().evidence["receipt"] == "file_drawn_receipt"
 
 
 def test_reconcile_reports_unknown_and_different_disputes(payment, monkeypatch):
