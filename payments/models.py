@@ -814,12 +814,15 @@ class DisputeAction(OutboxRow):
         PENDING = "pending", "Pending"
         SUCCEEDED = "succeeded", "Done"
         FAILED = "failed", "Refused by Stripe"
+        # A reversal the won dispute made unneeded before Stripe ever made it.
+        CANCELED = "canceled", "Not needed: the dispute was won"
 
     TRANSITIONS = {
-        Status.PENDING: frozenset({Status.SUCCEEDED, Status.FAILED}),
+        Status.PENDING: frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELED}),
         Status.SUCCEEDED: frozenset(),
         # Staff may retry a refused one from admin once its cause is fixed.
         Status.FAILED: frozenset({Status.PENDING}),
+        Status.CANCELED: frozenset(),
     }
 
     dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="actions")

@@ -52,6 +52,7 @@ from .disputes import (
     dispute_funds_return,
     dispute_list,
     dispute_retrieve,
+    dispute_transfer_reversal_made,
     dispute_transfer_reverse,
     dispute_update,
 )
@@ -120,6 +121,7 @@ CALLS = (
     dispute_close,
     dispute_evidence_upload,
     dispute_funds_return,
+    dispute_transfer_reversal_made,
     dispute_transfer_reverse,
     webhook_event_construct,
     webhook_endpoint_list,

@@ -159,6 +159,19 @@ def dispute_funds_return(
     )
 
 
+def dispute_transfer_reversal_made(
+    *, transfer: str, dispute_id: str, action_id: int
+) -> dict | None:
+    """The reversal our DisputeAction row asked for, if Stripe made it (an answer lost
+    to a timeout or a 500 included); None when it never was."""
+    metadata = {"dispute": dispute_id, "dispute_action": str(action_id)}
+    return found(
+        "transfer_reversal_find",
+        lambda: _core.stripe_client().v1.transfers.reversals.list(transfer, {"limit": 100}),
+        metadata=metadata,
+    )
+
+
 def dispute_transfer_reverse(
     *, transfer: str, amount: int, dispute_id: str, action_id: int, idempotency_key: str
 ) -> dict:

@@ -209,6 +209,8 @@ def dispute_action_execute(*, action_id: int) -> DisputeAction:
     action = DisputeAction.objects.select_related("dispute", "payment__order").get(pk=action_id)
     if action.status != DisputeAction.Status.PENDING:
         return action
+    if action.kind == DisputeAction.Kind.REVERSE_TRANSFER and action.dispute.funds_reinstated:
+        return _reversal_not_needed(action)
     key = attempt_key(f"dispute-action-{action.pk}", action.refusals)
     try:
         result = _send(action, key)
@@ -221,6 +223,28 @@ def dispute_action_execute(*, action_id: int) -> DisputeAction:
         DisputeAction.objects.filter(pk=action.pk).update(refusals=F("refusals") + 1)
         raise NotYet(f"the balance cannot cover it yet: {exc}") from exc
     return _succeeded(action, result)
+
+
+def _reversal_not_needed(action: DisputeAction) -> DisputeAction:
+    """The dispute was won while this reversal still waited (the contractor's balance
+    could not cover it): the bank gave the money back, so nothing is to be taken. If
+    an earlier try did reach Stripe (its answer lost), that reversal is recorded, and
+    the give-back returns it; else the row is canceled and the give-back has nothing
+    to return. Only the task holding this row (core.outbox.exclusive) decides, so no
+    send of it is in flight meanwhile."""
+    transfer = Transfer.objects.filter(payment=action.payment).first()
+    made = None
+    if transfer is not None and transfer.stripe_transfer_id:
+        made = gateway.dispute_transfer_reversal_made(
+            transfer=transfer.stripe_transfer_id,
+            dispute_id=action.dispute.stripe_dispute_id,
+            action_id=action.pk,
+        )
+    if made is not None:
+        return _succeeded(action, made)
+    with transaction.atomic():
+        action, _ = transition(DisputeAction, action.pk, DisputeAction.Status.CANCELED)
+    return action
 
 
 def _failed(action: DisputeAction, exc: Exception) -> DisputeAction:

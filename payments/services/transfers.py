@@ -159,7 +159,7 @@ def taken_back(transfer: Transfer) -> int:
         DisputeAction.objects.filter(
             payment_id=transfer.payment_id, kind=DisputeAction.Kind.REVERSE_TRANSFER
         )
-        .exclude(status=DisputeAction.Status.FAILED)
+        .exclude(status__in=[DisputeAction.Status.FAILED, DisputeAction.Status.CANCELED])
         .aggregate(total=Sum("amount"))["total"]
         or 0
     )

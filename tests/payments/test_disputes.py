@@ -677,6 +677,37 @@ def test_only_contractors_who_were_paid_pay_a_part_of_the_fee(settings):
     assert [(d.contractor_id, d.amount) for d in fee_debits] == [(first.order.seller_id, 1_500)]
 
 
+@pytest.mark.parametrize("made_before", [False, True])
+def test_a_reversal_still_waiting_when_the_dispute_is_won_is_not_sent(
+    monkeypatch, fake_return, made_before
+):
+    """The contractor's balance could not cover the reversal, then the bank gave the
+    money back: nothing is taken. Unless an earlier try reached Stripe after all (its
+    answer lost): then it is recorded, and given back."""
+    first, _ = shared_checkout()
+    apply(snapshot(withdrawn=True, payment_intent="pi_shared"), 100)
+    reversal = DisputeAction.objects.get(kind="reverse_transfer", payment=first)
+    sent = []
+    monkeypatch.setattr(gateway, "dispute_transfer_reverse", lambda **kw: sent.append(kw))
+    monkeypatch.setattr(
+        gateway,
+        "dispute_transfer_reversal_made",
+        lambda **kw: {"id": "trr_lost_answer"} if made_before else None,
+    )
+    apply(snapshot("won", withdrawn=True, reinstated=True, payment_intent="pi_shared"), 200)
+
+    done = dispute_actions.dispute_action_execute(action_id=reversal.pk)
+
+    assert sent == []
+    assert done.status == ("succeeded" if made_before else "canceled")
+    back = DisputeAction.objects.get(kind="return_funds", payment=first)
+    dispute_actions.dispute_action_execute(action_id=back.pk)
+    back.refresh_from_db()
+    assert back.status == "succeeded"
+    given = [(c["destination"], c["amount"]) for c in fake_return]
+    assert given == ([("acct_shared_0", 5_400)] if made_before else [])
+
+
 def test_an_order_of_the_checkout_not_fulfilled_is_flagged_not_reversed():
     first, second = shared_checkout()
     Payment.objects.filter(pk=second.pk).update(status=Payment.Status.AUTHORIZED)

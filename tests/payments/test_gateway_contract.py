@@ -842,6 +842,14 @@ CALLS: dict[str, tuple[Call, str, str, bool]] = {
         "/v1/transfers/{id}/reversals",
         False,
     ),
+    "dispute_transfer_reversal_made": (
+        lambda w: gateway.dispute_transfer_reversal_made(
+            transfer=w["transfer"], dispute_id=w["dispute"], action_id=4
+        ),
+        "GET",
+        "/v1/transfers/{id}/reversals",
+        False,
+    ),
     "dispute_funds_return": (
         lambda w: gateway.dispute_funds_return(
             amount=100,
