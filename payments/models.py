@@ -90,6 +90,10 @@ class Payment(OutboxRow):
     action_reason = models.CharField(max_length=32, blank=True, default="")
     last_error_code = models.CharField(max_length=64, blank=True, default="")
     last_error_message = models.TextField(blank=True, default="")
+    # The failed charge of the last decline: a new attempt has a new one, even with the
+    # same decline code (the declined-checkout release counts from it), a repeated
+    # webhook the same one.
+    last_error_charge = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -180,6 +180,7 @@ def _declined(intent: dict, payment: Payment) -> _Outcome | None:
     changes = {
         "last_error_code": decline_code or code or "card_declined",
         "last_error_message": gateway.decline_message(code, decline_code),
+        "last_error_charge": error.get("charge") or _charge_id(intent),
     }
     # pending → pending is in the table: a new decline on a retried card is recorded.
     return _Outcome(Payment.Status.PENDING, Order.Status.FAILED, changes)

@@ -40,9 +40,11 @@ def checkout_of(product, buyer=None) -> Payment:
     return Payment.objects.get(order=order)
 
 
-def decline(payment, code="card_declined", decline_code="generic_decline"):
-    """Stripe reports the card declined, as a webhook or the return page would."""
-    error = {"code": code, "decline_code": decline_code, "charge": f"ch_{code}_{decline_code}"}
+def decline(payment, code="card_declined", decline_code="generic_decline", charge=""):
+    """Stripe reports the card declined, as a webhook or the return page would (each
+    attempt fails a charge of its own)."""
+    charge = charge or f"ch_{code}_{decline_code}"
+    error = {"code": code, "decline_code": decline_code, "charge": charge}
     intents.payment_apply_intent(
         snapshot(payment, "requires_payment_method", last_payment_error=error)
     )
@@ -119,6 +121,26 @@ def test_a_newer_attempt_restarts_the_wait(last_board):
     assert checkouts_abandon(now=in_minutes(5)) == 0
     assert status(payment) == "failed"
     assert product(last_board).sold_out
+    assert checkouts_abandon(now=in_minutes(11)) == 1
+
+
+def test_a_retry_declined_the_same_way_restarts_the_wait_but_a_repeated_event_does_not(
+    last_board,
+):
+    payment = checkout_of(last_board)
+    decline(payment, charge="ch_first_try")
+    for row in (Payment.objects.filter(pk=payment.pk), Order.objects.filter(pk=payment.order_id)):
+        row.update(updated_at=in_minutes(-8))
+
+    decline(payment, charge="ch_first_try")  # the same webhook again: no news
+    assert checkouts_abandon(now=in_minutes(3)) == 1
+
+    other = checkout_of(last_board)
+    decline(other, charge="ch_a")
+    for row in (Payment.objects.filter(pk=other.pk), Order.objects.filter(pk=other.order_id)):
+        row.update(updated_at=in_minutes(-8))
+    decline(other, charge="ch_b")  # the buyer tried again; the bank said the same
+    assert checkouts_abandon(now=in_minutes(5)) == 0
     assert checkouts_abandon(now=in_minutes(11)) == 1
 
 
