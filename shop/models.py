@@ -105,9 +105,10 @@ class Product(models.Model):
                 condition=models.Q(active=True, seller_can_charge=True),
                 name="shop_product_buyable_newest",
             ),
-            # The catalogue sorted by price, either way (an index reads backwards too).
+            # The catalogue sorted by price, either way (an index reads backwards too),
+            # currency by currency, or within the one currency a filter asks for.
             models.Index(
-                fields=["price_amount", "id"],
+                fields=["currency", "price_amount", "id"],
                 condition=models.Q(active=True, seller_can_charge=True),
                 name="shop_product_buyable_price",
             ),

@@ -44,7 +44,7 @@ SORTS = {
     # By price within each currency, currencies one after the other: minor units of
     # two currencies are not comparable ($10.00 is 1000, ¥1,500 is 1500).
     "price_asc": ("currency", "price_amount", "id"),
-    "price_desc": ("currency", "-price_amount", "-id"),
+    "price_desc": ("-currency", "-price_amount", "-id"),  # the index read backwards
 }
 SORT_LABELS = {
     "newest": "Newest",

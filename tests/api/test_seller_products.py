@@ -276,8 +276,8 @@ def test_the_apis_price_order_never_interleaves_currencies(anon):
 
     assert listed("price_asc") == [("jpy", 1_500), ("jpy", 100_000), ("usd", 1_000), ("usd", 2_000)]
     assert listed("price_desc") == [
-        ("jpy", 100_000),
-        ("jpy", 1_500),
         ("usd", 2_000),
         ("usd", 1_000),
+        ("jpy", 100_000),
+        ("jpy", 1_500),
     ]
