@@ -21,7 +21,7 @@ from notifications import events as notify
 from payments import gateway
 from payments.models import Dispute, DisputeAction, Transfer, attempt_key
 
-from .disputes import return_amount
+from .disputes import dispute_status_answered, return_amount
 from .waits import NotYet
 
 logger = logging.getLogger(__name__)
@@ -325,13 +325,9 @@ def _succeeded(action: DisputeAction, result: dict) -> DisputeAction:
                 submitted_at=timezone.now()
             )
             after_commit(notify.dispute_changed, action.dispute, "submitted")
-        if moved and action.kind in (DisputeAction.Kind.SUBMIT, DisputeAction.Kind.ACCEPT):
-            # Stripe's answer is the dispute as it now stands (under review, or lost):
-            # recorded at once, so staff are not offered to answer again until its
-            # webhook comes. The webhook then changes nothing, or moves it on.
-            dispute = Dispute.objects.select_for_update().get(pk=action.dispute_id)
-            if result.get("status") and result["status"] != dispute.status:
-                transition_locked(dispute, result["status"], may_be_late=True)
+        answers = (DisputeAction.Kind.SUBMIT, DisputeAction.Kind.ACCEPT)
+        if moved and action.kind in answers and result.get("status"):
+            dispute_status_answered(dispute_id=action.dispute_id, status=result["status"])
         if moved and action.kind == DisputeAction.Kind.RETURN_FUNDS and action.amount:
             after_commit(notify.dispute_funds_returned, action)
     return action

@@ -179,7 +179,7 @@ def group_apply(rows: list[Payment], intent: dict) -> Payment:
 
 
 def _declined(rows: list[Payment], intent: dict) -> None:
-    from .intents import _decline_attempt
+    from .intents import _charge_id, _decline_attempt
 
     error = intent.get("last_payment_error")
     if not error:
@@ -188,6 +188,8 @@ def _declined(rows: list[Payment], intent: dict) -> None:
     changes = {
         "last_error_code": decline_code or code or "card_declined",
         "last_error_message": gateway.decline_message(code, decline_code),
+        # A new attempt fails a charge of its own (see Payment.last_error_charge).
+        "last_error_charge": error.get("charge") or _charge_id(intent),
     }
     waiting = [row for row in rows if row.status in UNPAID]
     orders = _orders_locked(waiting)

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from payments.models import (
     ContractorDebit,
+    Dispute,
     Payment,
     Refund,
     StripeEvent,
@@ -65,9 +66,14 @@ def refunds_unsent(now: datetime) -> QuerySet:
 
 def transfers_unsent(now: datetime) -> QuerySet:
     """Contractors' transfers for fulfilled orders not made yet (counted from when
-    they were last asked for: a transfer on hold for a dispute may wait for weeks)."""
+    they were last asked for), and transfers still on hold though no dispute of
+    their charge is open any more (one on hold for an open dispute may wait weeks)."""
+    still_disputed = Dispute.objects.filter(stripe_charge_id=OuterRef("source_charge")).exclude(
+        status__in=Dispute.CLOSED
+    )
+    held_for_nothing = Q(status=Transfer.Status.ON_HOLD) & ~Exists(still_disputed)
     return Transfer.objects.filter(
-        status=Transfer.Status.PENDING, updated_at__lt=overdue_before(now)
+        Q(status=Transfer.Status.PENDING) | held_for_nothing, updated_at__lt=overdue_before(now)
     )
 
 

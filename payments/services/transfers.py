@@ -27,6 +27,7 @@ from core.statemachine import transition, transition_locked
 from payments import gateway
 from payments.models import (
     ContractorDebit,
+    Dispute,
     DisputeAction,
     Payment,
     Refund,
@@ -73,7 +74,21 @@ def transfer_execute(*, transfer_id: int) -> Transfer:
     from .disputes import transfer_dispute_hold
     from .intents import order_flag
 
+    transfer = Transfer.objects.get(pk=transfer_id)
+    if transfer.status != Transfer.Status.PENDING:
+        return transfer
+    if transfer.dispatches > 1:
+        # Handed out before: that try may have reached Stripe with its answer lost (a
+        # refusal is final and left nothing). If it made the transfer, that is
+        # recorded: never held back, nor sent again for less.
+        made = _made_at_stripe(transfer)
+        if made is not None:
+            return transfer_record(made) or transfer
     with transaction.atomic():
+        # The charge's disputes before the transfer, in the order dispute_apply locks
+        # them: a dispute closing now either finds this transfer held (and releases
+        # it) or is seen closed by the hold check.
+        list(Dispute.objects.select_for_update().filter(stripe_charge_id=transfer.source_charge))
         transfer = (
             Transfer.objects.select_for_update().select_related("payment").get(pk=transfer_id)
         )
@@ -105,6 +120,19 @@ def transfer_execute(*, transfer_id: int) -> Transfer:
         return transfer
     MONEY_OPERATIONS.labels("transfer", "succeeded").inc()
     return transfer_record(result) or transfer
+
+
+def _made_at_stripe(transfer: Transfer) -> dict | None:
+    """Our row's transfer among the checkout group's at Stripe, if it was made."""
+    claimed = str(transfer.pk)
+    return next(
+        (
+            made
+            for made in gateway.transfer_list(transfer_group=transfer.transfer_group)
+            if (made.get("metadata") or {}).get("transfer_id") == claimed
+        ),
+        None,
+    )
 
 
 def transfer_record(stripe_transfer: dict) -> Transfer | None:

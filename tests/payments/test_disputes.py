@@ -851,3 +851,69 @@ def test_the_sale_page_says_the_payment_is_on_hold(client, fake_transfer):
     text = page.content.decode()
     assert "On hold while the buyer's bank dispute is decided" in text
     assert "Needs response (fraudulent)" in text
+
+
+def test_staff_accepting_the_dispute_releases_a_held_transfer(
+    fake_transfer, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Stripe's answer to "accept" is the dispute lost: recorded at once, with what
+    losing brings; the held transfer goes (less the share), and the webhook that
+    follows changes nothing."""
+    _, second = disputed_before_second_fulfils()
+    transfer = late_transfer(second)
+    assert transfer.status == "on_hold"
+    dispute = Dispute.objects.get()
+    action = dispute_actions.dispute_accept(dispute_id=dispute.pk, user_id=None)
+
+    monkeypatch.setattr(
+        gateway, "dispute_close", lambda **kw: {"id": kw["dispute"], "status": "lost"}
+    )
+    with django_capture_on_commit_callbacks():
+        dispute_actions.dispute_action_execute(action_id=action.pk)
+    transfer.refresh_from_db()
+    assert Dispute.objects.get().status == "lost"
+    assert (transfer.status, transfer.dispatches) == ("pending", 1)
+    assert transfer_execute(transfer_id=transfer.pk).status == "withheld"  # 40.00 ≥ 36.00
+
+
+def test_a_transfer_an_earlier_try_made_is_recorded_not_held(monkeypatch, fake_transfer):
+    """Its answer was lost (a 500 or a timeout), the dispute opened, and the row was
+    handed out again: Stripe shows the transfer made, so it is recorded as sent."""
+    from payments.models import Transfer
+
+    _, second = disputed_before_second_fulfils()
+    Payment.objects.filter(pk=second.pk).update(status=Payment.Status.CAPTURED)
+    Transfer.objects.filter(payment=second).delete()
+    transfer = Transfer.objects.create(
+        payment=second,
+        amount=second.transfer_amount,
+        currency="usd",
+        destination_account=second.destination_account,
+        transfer_group="checkout-x",
+        source_charge="ch_disputed",
+        dispatches=2,
+    )
+    made = {
+        "id": "tr_made_before",
+        "amount": 3_600,
+        "destination": second.destination_account,
+        "source_transaction": "ch_disputed",
+        "metadata": {"transfer_id": str(transfer.pk)},
+    }
+    monkeypatch.setattr(gateway, "transfer_list", lambda **kw: [made])
+
+    done = transfer_execute(transfer_id=transfer.pk)
+
+    assert (done.status, done.stripe_transfer_id) == ("succeeded", "tr_made_before")
+    assert fake_transfer == []
+
+
+def test_a_transfer_still_on_hold_after_its_dispute_closed_is_reported():
+    from payments.models import Transfer
+
+    _, second = disputed_before_second_fulfils()
+    transfer = late_transfer(second)
+    later = timezone.now() + timedelta(days=1)
+    assert not stranded.transfers_unsent(later).exists()  # the dispute is open: waiting
+    Dispute.objects.update(status="won")  # closed, but the release never came
+    assert list(stranded.transfers_unsent(later)) == [Transfer.objects.get(pk=transfer.pk)]
