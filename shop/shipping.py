@@ -122,26 +122,27 @@ def checkout_ship_to(*, buyer: User, checkout_id: uuid.UUID, address: Address) -
     """Ship the checkout's unpaid orders that ship to `address`, and remember it as
     the buyer's address for next time; returns how many orders took it.
 
-    Under the orders' row locks, so a pay page preparing the intent at the same
-    moment sees either no address (and sends the buyer here) or this one. An intent
-    already made for them is told the new address first (a gateway error leaves the
-    orders as they were); raises AddressLocked once the checkout is paid.
+    An intent already made for them is told the new address first, outside any row
+    lock (a gateway error leaves the orders as they were; a webhook about the intent
+    never waits on Stripe's answer); raises AddressLocked once the checkout is paid.
+    Then, under the payments' and the orders' row locks (in that order, as webhooks
+    take them), the orders take it, so a pay page preparing the intent at the same
+    moment sees either no address (and sends the buyer here) or this one.
     """
     changes = {f"shipping_{name}": value for name, value in address.as_dict().items()}
+    orders = list(_shippable(buyer, checkout_id))
+    if all(Address.of_order(order) == address for order in orders):
+        return len(orders)  # the same again (a retried request): nothing changes
+    told = _intents_ship_to(orders, address, told=set())
     with transaction.atomic():
-        orders = list(
-            Order.objects.select_for_update()
-            .filter(
-                buyer=buyer,
-                checkout_id=checkout_id,
-                status__in=PAYABLE_ORDER_STATUSES,
-                requires_shipping=True,
-            )
+        list(
+            Payment.objects.select_for_update()
+            .filter(order__buyer=buyer, order__checkout_id=checkout_id)
             .order_by("pk")
         )
-        if all(Address.of_order(order) == address for order in orders):
-            return len(orders)  # the same again (a retried request): nothing changes
-        _intents_ship_to(orders, address)
+        orders = list(_shippable(buyer, checkout_id).select_for_update())
+        # An intent the pay page made in between (rare) is told here, under the locks.
+        _intents_ship_to(orders, address, told=told, paid_ok=True)
         for order in orders:
             for field, value in changes.items():
                 setattr(order, field, value)
@@ -151,25 +152,37 @@ def checkout_ship_to(*, buyer: User, checkout_id: uuid.UUID, address: Address) -
     return len(orders)
 
 
-def _intents_ship_to(orders: list[Order], address: Address) -> None:
-    """(Orders locked) Tell the checkout's PaymentIntents the new address. Only while
-    nothing is paid: a buyer confirming in another tab at this moment pays with one
-    address or the other, and the orders end up with the one Stripe has."""
+def _shippable(buyer: User, checkout_id: uuid.UUID):
+    return Order.objects.filter(
+        buyer=buyer,
+        checkout_id=checkout_id,
+        status__in=PAYABLE_ORDER_STATUSES,
+        requires_shipping=True,
+    ).order_by("pk")
+
+
+def _intents_ship_to(
+    orders: list[Order], address: Address, *, told: set[str], paid_ok: bool = False
+) -> set[str]:
+    """Tell the orders' PaymentIntents not in `told` the new address; returns every
+    intent told. Refused (AddressLocked) once a payment is made, unless `paid_ok`:
+    a buyer confirming in another tab meanwhile pays with one address or the other,
+    and the orders end up with the one Stripe has."""
     from payments import gateway
 
     prepared = list(
-        Payment.objects.select_for_update()
-        .filter(order__in=orders, stripe_payment_intent_id__gt="")
-        .order_by("pk")
+        Payment.objects.filter(order__in=orders, stripe_payment_intent_id__gt="").order_by("pk")
     )
-    if any(payment.status not in PAYABLE_PAYMENT_STATUSES for payment in prepared):
+    if not paid_ok and any(p.status not in PAYABLE_PAYMENT_STATUSES for p in prepared):
         raise AddressLocked("This checkout is already paid: its address can't change.")
     # A key per change, not per address: changing A → B → A within Stripe's 24 hours
     # would otherwise be answered with the first A's stored result and do nothing.
     change = uuid.uuid4().hex
-    for intent in sorted({payment.stripe_payment_intent_id or "" for payment in prepared}):
+    intents = {payment.stripe_payment_intent_id or "" for payment in prepared}
+    for intent in sorted(intents - told):
         gateway.payment_intent_shipping_update(
             payment_intent=intent,
             shipping=address.to_stripe(),
             idempotency_key=f"{intent}-shipping-{change}",
         )
+    return told | intents

@@ -194,8 +194,14 @@ def payment_intent_shipping_update(
     }
 
     def updated() -> dict | None:
+        # Stripe's `shipping` has more keys than we send (carrier, phone, null parts):
+        # it is the update when what we sent is in it.
         intent = payment_intent_retrieve(payment_intent=payment_intent)
-        return intent if intent.get("shipping") == params["shipping"] else None
+        there = intent.get("shipping") or {}
+        address = there.get("address") or {}
+        sent = shipping["address"].items()
+        same = there.get("name") == shipping["name"] and all(address.get(k) == v for k, v in sent)
+        return intent if same else None
 
     return write(
         "payment_intent_shipping_update",

@@ -202,6 +202,23 @@ WRITES = [
         _unpaid,
     ),
     Write(
+        "payment_intent_shipping_update",
+        lambda o: f"/v1/payment_intents/{o['intent']}",
+        lambda o: gateway.payment_intent_shipping_update(
+            payment_intent=o["intent"],
+            shipping={
+                "name": "Ada Lovelace",
+                "address": {"line1": "12 Main Street", "city": "Albany", "country": "US"},
+            },
+            idempotency_key="payment-4-shipping-1",
+        ),
+        lambda c, o: int(
+            (c.v1.payment_intents.retrieve(o["intent"]).to_dict().get("shipping") or {}).get("name")
+            == "Ada Lovelace"
+        ),
+        _unpaid,
+    ),
+    Write(
         "transfer_create",
         lambda o: "/v1/transfers",
         lambda o: gateway.transfer_create(
@@ -333,6 +350,7 @@ def _key_of(write: Write, objects: dict) -> str:
         "transfer_reversal_create": "debit-5",
         "platform_payment_intent_create": "payment-4-intent",
         "payment_intent_update": "payment-4-amount-6000",
+        "payment_intent_shipping_update": "payment-4-shipping-1",
         "transfer_create": "transfer-3",
         "account_debit_create": "debit-6",
         "customer_create": "user-11-customer",
