@@ -142,7 +142,8 @@ class DisputeAdmin(admin.ModelAdmin):
                 evidence[field] = evidence_file_attach(
                     dispute_id=dispute.pk, field=field, upload=upload, filename=upload.name
                 )
-            if form.cleaned_data.get("attach_receipt") and not evidence.get("receipt"):
+            wants_receipt = form.cleaned_data.get("attach_receipt") and button != "accept"
+            if wants_receipt and not evidence.get("receipt"):
                 evidence["receipt"] = evidence_file_attach(
                     dispute_id=dispute.pk,
                     field="receipt",

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from core import outbox
 from core.commit import after_commit
+from core.money import format_amount
 from core.statemachine import transition, transition_locked
 from notifications import events as notify
 from payments import gateway
@@ -77,10 +78,11 @@ def evidence_prefill(dispute: Dispute) -> dict[str, str]:
     bought, by whom, the receipt, where it was shipped and how to follow it."""
     from shop.shipping import Address
 
-    from .disputes import payments_of
+    from .disputes import charged_payments_of
 
     # A checkout's charge paid every order in it: the evidence is about all of them.
-    orders = [p.order for p in payments_of(dispute.stripe_charge_id)] or [dispute.order]
+    charged = charged_payments_of(dispute)
+    orders = [p.order for p in charged]
     order = orders[0]
     address = Address.of_order(order)
     items = [item for o in orders for item in o.items.select_related("product")]
@@ -88,7 +90,7 @@ def evidence_prefill(dispute: Dispute) -> dict[str, str]:
     lines += [
         item.product.description for item in items if item.product and item.product.description
     ]
-    paid = "; ".join(f"order {o.public_id}, {o.amount_display}" for o in orders)
+    paid = "; ".join(_paid_for(p) for p in charged)
     facts = {
         "product_description": "\n".join(lines),
         "customer_name": getattr(order.buyer, "get_full_name", lambda: "")() or "",
@@ -106,6 +108,15 @@ def evidence_prefill(dispute: Dispute) -> dict[str, str]:
         ),
     }
     return {k: v for k, v in facts.items() if v} | dict(dispute.evidence or {})
+
+
+def _paid_for(payment) -> str:
+    """One order in the evidence: what the charge took for it, and any refund since."""
+    text = f"order {payment.order.public_id}, "
+    text += format_amount(payment.amount_captured or payment.amount, payment.currency)
+    if payment.amount_refunded:
+        text += f" ({format_amount(payment.amount_refunded, payment.currency)} refunded)"
+    return text
 
 
 def _fulfilment_dates(orders: list) -> dict[str, str]:
@@ -187,6 +198,9 @@ def evidence_file_attach(*, dispute_id: int, field: str, upload: IO[bytes], file
         )
     except gateway.GatewayRejected as exc:
         raise DisputeError(f"Stripe refused the file: {exc}") from exc
+    except gateway.GatewayUnavailable as exc:
+        # Nothing changed here: the evidence is as it was, for staff to try again.
+        raise DisputeError("Stripe could not be reached to take the file; try again.") from exc
     with transaction.atomic():
         dispute = Dispute.objects.select_for_update().get(pk=dispute_id)
         dispute.evidence = {**(dispute.evidence or {}), field: uploaded["id"]}

@@ -22,10 +22,10 @@ LINE = 30
 def receipt_lines(dispute: Dispute) -> list[str]:
     from shop.shipping import Address
 
-    from .disputes import payments_of
+    from .disputes import charged_payments_of
 
-    orders = [p.order for p in payments_of(dispute.stripe_charge_id)] or [dispute.order]
-    first = orders[0]
+    charged = charged_payments_of(dispute)
+    first = charged[0].order
     lines = [
         "RECEIPT",
         "",
@@ -33,8 +33,9 @@ def receipt_lines(dispute: Dispute) -> list[str]:
         f"Payment {dispute.stripe_payment_intent_id or '-'}, charge {dispute.stripe_charge_id}",
         "",
     ]
-    total = 0
-    for order in orders:
+    total = refunded = 0
+    for payment in charged:
+        order = payment.order
         lines.append(f"Order {order.public_id} from {order.seller.profile.name}")
         for item in order.items.all():
             amount = format_amount(item.line_amount, order.currency)
@@ -43,9 +44,12 @@ def receipt_lines(dispute: Dispute) -> list[str]:
             lines.append(f"    Fulfilled on {order.fulfilled_at:%Y-%m-%d}")
         if order.tracking_number or order.carrier:
             lines.append(f"    Sent with {order.carrier or 'the carrier'} {order.tracking_number}")
-        total += order.amount
+        total += payment.amount_captured or payment.amount
+        refunded += payment.amount_refunded
         lines.append("")
     lines.append(f"Total paid: {format_amount(total, first.currency)}")
+    if refunded:
+        lines.append(f"Refunded since: {format_amount(refunded, first.currency)}")
     address = Address.of_order(first)
     if address:
         lines += ["", "Shipped to:", *(f"    {line}" for line in address.lines())]

@@ -63,6 +63,17 @@ def fee_policy() -> str:
 # --- Stripe's snapshot -----------------------------------------------------------------
 
 
+def charged_payments_of(dispute: Dispute) -> list[Payment]:
+    """The payments the disputed charge actually took money for: an order dropped
+    before the capture kept the charge's id but was never charged (evidence and the
+    receipt must not claim it was). The dispute's own payment when none is."""
+    found = [
+        p for p in payments_of(dispute.stripe_charge_id) if p.status != Payment.Status.CANCELED
+    ]
+    charged = [p for p in found if p.amount_captured] or found
+    return charged or [dispute.payment]
+
+
 def payments_of(charge: str, payment_intent: str = "") -> list[Payment]:
     """Our payments the disputed charge paid (several for a checkout's shared charge)."""
     found = list(Payment.objects.filter(stripe_charge_id=charge or "-").order_by("pk"))

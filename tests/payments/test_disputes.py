@@ -917,3 +917,43 @@ def test_a_transfer_still_on_hold_after_its_dispute_closed_is_reported():
     assert not stranded.transfers_unsent(later).exists()  # the dispute is open: waiting
     Dispute.objects.update(status="won")  # closed, but the release never came
     assert list(stranded.transfers_unsent(later)) == [Transfer.objects.get(pk=transfer.pk)]
+
+
+def test_evidence_and_receipt_claim_only_what_the_charge_took():
+    """An order dropped before the capture kept the charge's id but was never
+    charged; a refund since is said so."""
+    first, second = shared_checkout()
+    OrderItemFactory(order=first.order, title="Walnut bowl", quantity=1)
+    Payment.objects.filter(pk=second.pk).update(status="canceled", amount_captured=0)
+    Payment.objects.filter(pk=first.pk).update(amount_refunded=1_000)
+    dispute = apply(snapshot(payment_intent="pi_shared", amount=5_000), 100)
+
+    facts = dispute_actions.evidence_prefill(dispute)
+    lines = dispute_receipt.receipt_lines(dispute)
+
+    assert str(second.order.public_id) not in facts["uncategorized_text"]
+    assert f"order {first.order.public_id}, $60.00 ($10.00 refunded)" in facts["uncategorized_text"]
+    assert "Total paid: $60.00" in lines
+    assert "Refunded since: $10.00" in lines
+    assert not [line for line in lines if str(second.order.public_id) in line]
+
+
+def test_stripe_unreachable_for_a_file_is_a_message_and_accepting_attaches_nothing(
+    client, payment, fake_update, monkeypatch
+):
+    def unreachable(**kwargs):
+        raise gateway.GatewayUnavailable("timed out")
+
+    monkeypatch.setattr(gateway, "dispute_evidence_upload", unreachable)
+    dispute = apply(snapshot(), 100)
+    client.force_login(StaffFactory())
+    url = reverse("admin:payments_dispute_change", args=[dispute.pk])
+
+    page = client.post(url, {"attach_receipt": "on", "submit": "1"})
+    assert page.status_code == 200
+    assert b"could not be reached" in page.content
+    assert not DisputeAction.objects.exists()
+
+    accepted = client.post(url, {"attach_receipt": "on", "accept": "1"})
+    assert accepted.status_code == 302  # no file is made for an acceptance
+    assert DisputeAction.objects.get().kind == "accept"
