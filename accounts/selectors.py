@@ -169,14 +169,46 @@ def earning_list(*, contractor: User) -> list[dict]:
         .annotate(refunded=Sum("amount_refunded"))
     )
     refunded_by_currency = {row["currency"]: row["refunded"] or 0 for row in refunded}
+    disputed = _disputed_by_currency(contractor)
     return [
         {
             **row,
             "net": row["gross"] - row["fees"],
             "refunded": refunded_by_currency.get(row["currency"], 0),
+            # Shown as a deduction: what disputes took back and kept (negative).
+            "disputed": -disputed.get(row["currency"], 0),
         }
         for row in totals
     ]
+
+
+def _disputed_by_currency(contractor: User) -> dict[str, int]:
+    """What disputes took back from the contractor and kept, per currency: their
+    debits and the reversals of their transfers, less what won disputes gave back."""
+    totals: dict[str, int] = {}
+    debits = (
+        ContractorDebit.objects.filter(
+            contractor=contractor,
+            disputes__isnull=False,
+            status=ContractorDebit.Status.SUCCEEDED,
+        )
+        .values("currency")
+        .annotate(total=Sum("amount"))
+    )
+    for row in debits:
+        totals[row["currency"]] = totals.get(row["currency"], 0) + row["total"]
+    actions = (
+        DisputeAction.objects.filter(
+            payment__order__seller=contractor, status=DisputeAction.Status.SUCCEEDED
+        )
+        .values("kind", "payment__currency")
+        .annotate(total=Sum("amount"))
+    )
+    for row in actions:
+        sign = {DisputeAction.Kind.REVERSE_TRANSFER: 1, DisputeAction.Kind.RETURN_FUNDS: -1}
+        currency = row["payment__currency"]
+        totals[currency] = totals.get(currency, 0) + sign.get(row["kind"], 0) * row["total"]
+    return totals
 
 
 def sales_attention_get(*, contractor: User) -> SalesAttention:

@@ -61,3 +61,28 @@ def test_a_disputes_reversal_and_give_back_are_listed_with_the_debits(client):
     assert "Debits and disputes" in page
     assert "-$54.00" in page
     assert "won: given back" in page
+
+
+def test_the_sales_totals_show_what_disputes_kept(client):
+    seller = ContractorFactory()
+    payment, dispute = disputed_payment(seller)
+    common = {"dispute": dispute, "payment": payment, "due_at": None}
+    DisputeAction.objects.create(
+        kind="reverse_transfer", amount=5_400, status="succeeded", **common
+    )
+    DisputeAction.objects.create(kind="return_funds", amount=1_000, status="succeeded", **common)
+    DisputeAction.objects.create(kind="reverse_transfer", amount=999, status="canceled", **common)
+    fee = ContractorDebit.objects.create(
+        contractor=seller, amount=1_500, currency="usd", reason="fee", method="account_debit"
+    )
+    ContractorDebit.objects.filter(pk=fee.pk).update(status="succeeded")
+    dispute.debits.add(fee)
+    ContractorDebit.objects.create(  # not a dispute's: not counted here
+        contractor=seller, amount=500, currency="usd", reason="No-show", method="account_debit"
+    )
+
+    [usd] = selectors.earning_list(contractor=seller)
+
+    assert usd["disputed"] == -(5_400 - 1_000 + 1_500)
+    client.force_login(seller)
+    assert "-$59.00" in client.get(reverse("accounts:dashboard")).content.decode()
