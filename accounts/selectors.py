@@ -14,11 +14,13 @@ from django.utils import timezone
 from payments.models import (
     BalanceSnapshot,
     ContractorDebit,
+    Dispute,
     DisputeAction,
     Payment,
     Payout,
     PayoutRequest,
     PayoutSchedule,
+    Transfer,
 )
 from shop.models import Order
 
@@ -186,10 +188,11 @@ def _disputed_by_currency(contractor: User) -> dict[str, int]:
     """What disputes took back from the contractor and kept, per currency: their
     debits and the reversals of their transfers, less what won disputes gave back."""
     totals: dict[str, int] = {}
+    of_disputes = Dispute.debits.through.objects.values("contractordebit_id")
     debits = (
         ContractorDebit.objects.filter(
             contractor=contractor,
-            disputes__isnull=False,
+            pk__in=of_disputes,  # a subquery, not a join: a debit counts once
             status=ContractorDebit.Status.SUCCEEDED,
         )
         .values("currency")
@@ -208,6 +211,14 @@ def _disputed_by_currency(contractor: User) -> dict[str, int]:
         sign = {DisputeAction.Kind.REVERSE_TRANSFER: 1, DisputeAction.Kind.RETURN_FUNDS: -1}
         currency = row["payment__currency"]
         totals[currency] = totals.get(currency, 0) + sign.get(row["kind"], 0) * row["total"]
+    # What a lost dispute kept off a transfer before it was sent (never reversed).
+    withheld = (
+        Transfer.objects.filter(payment__order__seller=contractor, withheld__gt=0)
+        .values("currency")
+        .annotate(total=Sum("withheld"))
+    )
+    for row in withheld:
+        totals[row["currency"]] = totals.get(row["currency"], 0) + row["total"]
     return totals
 
 

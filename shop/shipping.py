@@ -126,30 +126,38 @@ def checkout_ship_to(*, buyer: User, checkout_id: uuid.UUID, address: Address) -
     lock (a gateway error leaves the orders as they were; a webhook about the intent
     never waits on Stripe's answer); raises AddressLocked once the checkout is paid.
     Then, under the payments' and the orders' row locks (in that order, as webhooks
-    take them), the orders take it, so a pay page preparing the intent at the same
-    moment sees either no address (and sends the buyer here) or this one.
+    take them), every order of a told intent takes it, paid in another tab meanwhile
+    or not (Stripe has it), so a pay page preparing the intent at the same moment
+    sees either no address (and sends the buyer here) or this one. An intent made in
+    between is told on the next round, never under the locks.
     """
     changes = {f"shipping_{name}": value for name, value in address.as_dict().items()}
-    orders = list(_shippable(buyer, checkout_id))
-    if all(Address.of_order(order) == address for order in orders):
-        return len(orders)  # the same again (a retried request): nothing changes
-    told = _intents_ship_to(orders, address, told=set())
-    with transaction.atomic():
-        list(
-            Payment.objects.select_for_update()
-            .filter(order__buyer=buyer, order__checkout_id=checkout_id)
-            .order_by("pk")
-        )
-        orders = list(_shippable(buyer, checkout_id).select_for_update())
-        # An intent the pay page made in between (rare) is told here, under the locks.
-        _intents_ship_to(orders, address, told=told, paid_ok=True)
-        for order in orders:
-            for field, value in changes.items():
-                setattr(order, field, value)
-            order.save(update_fields=[*changes, "updated_at"])
-        if orders:
-            SavedAddress.objects.update_or_create(buyer=buyer, defaults=address.as_dict())
-    return len(orders)
+    told: set[str] = set()
+    for _ in range(3):
+        orders = list(_shippable(buyer, checkout_id))
+        if not told and all(Address.of_order(order) == address for order in orders):
+            return len(orders)  # the same again (a retried request): nothing changes
+        told |= _intents_ship_to(orders, address, told=told)
+        with transaction.atomic():
+            payments = list(
+                Payment.objects.select_for_update()
+                .filter(order__buyer=buyer, order__checkout_id=checkout_id)
+                .order_by("pk")
+            )
+            ids = {order.pk for order in _shippable(buyer, checkout_id)}
+            ids |= {p.order_id for p in payments if p.stripe_payment_intent_id in told}
+            orders = list(Order.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+            untold = {p.stripe_payment_intent_id for p in payments if p.order_id in ids} - told
+            if untold - {None, ""}:
+                continue  # the pay page made an intent meanwhile: tell it, then again
+            for order in orders:
+                for field, value in changes.items():
+                    setattr(order, field, value)
+                order.save(update_fields=[*changes, "updated_at"])
+            if orders:
+                SavedAddress.objects.update_or_create(buyer=buyer, defaults=address.as_dict())
+            return len(orders)
+    raise AddressLocked("The checkout changed while saving the address: please try again.")
 
 
 def _shippable(buyer: User, checkout_id: uuid.UUID):
@@ -161,19 +169,15 @@ def _shippable(buyer: User, checkout_id: uuid.UUID):
     ).order_by("pk")
 
 
-def _intents_ship_to(
-    orders: list[Order], address: Address, *, told: set[str], paid_ok: bool = False
-) -> set[str]:
-    """Tell the orders' PaymentIntents not in `told` the new address; returns every
-    intent told. Refused (AddressLocked) once a payment is made, unless `paid_ok`:
-    a buyer confirming in another tab meanwhile pays with one address or the other,
-    and the orders end up with the one Stripe has."""
+def _intents_ship_to(orders: list[Order], address: Address, *, told: set[str]) -> set[str]:
+    """(No lock held) Tell the orders' PaymentIntents not in `told` the new address;
+    returns every intent told. Refused (AddressLocked) once a payment is made."""
     from payments import gateway
 
     prepared = list(
         Payment.objects.filter(order__in=orders, stripe_payment_intent_id__gt="").order_by("pk")
     )
-    if not paid_ok and any(p.status not in PAYABLE_PAYMENT_STATUSES for p in prepared):
+    if any(p.status not in PAYABLE_PAYMENT_STATUSES for p in prepared):
         raise AddressLocked("This checkout is already paid: its address can't change.")
     # A key per change, not per address: changing A → B → A within Stripe's 24 hours
     # would otherwise be answered with the first A's stored result and do nothing.

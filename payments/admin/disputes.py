@@ -137,7 +137,7 @@ class DisputeAdmin(admin.ModelAdmin):
         try:
             evidence = form.evidence()
             upload = form.cleaned_data.get("attachment")
-            if upload:
+            if upload and button != "accept":  # accepting sends no evidence
                 field = form.cleaned_data.get("attach_to") or "uncategorized_file"
                 evidence[field] = evidence_file_attach(
                     dispute_id=dispute.pk, field=field, upload=upload, filename=upload.name

@@ -198,9 +198,13 @@ def payment_intent_shipping_update(
         # it is the update when what we sent is in it.
         intent = payment_intent_retrieve(payment_intent=payment_intent)
         there = intent.get("shipping") or {}
-        address = there.get("address") or {}
-        sent = shipping["address"].items()
-        same = there.get("name") == shipping["name"] and all(address.get(k) == v for k, v in sent)
+        address, sent = there.get("address") or {}, shipping["address"]
+        # Every part, a missing one as empty: an update that only drops a part (no
+        # line2 any more) is not mistaken for the old address.
+        parts = ("line1", "line2", "city", "postal_code", "state", "country")
+        same = there.get("name") == shipping["name"] and all(
+            (address.get(k) or "") == (sent.get(k) or "") for k in parts
+        )
         return intent if same else None
 
     return write(

@@ -22,7 +22,7 @@ from notifications import events as notify
 from payments import gateway
 from payments.models import Dispute, DisputeAction, Transfer, attempt_key
 
-from .disputes import dispute_status_answered, return_amount
+from .disputes import dispute_answered, return_amount
 from .waits import NotYet
 
 logger = logging.getLogger(__name__)
@@ -341,7 +341,7 @@ def _succeeded(action: DisputeAction, result: dict) -> DisputeAction:
             after_commit(notify.dispute_changed, action.dispute, "submitted")
         answers = (DisputeAction.Kind.SUBMIT, DisputeAction.Kind.ACCEPT)
         if moved and action.kind in answers and result.get("status"):
-            dispute_status_answered(dispute_id=action.dispute_id, status=result["status"])
+            dispute_answered(dispute_id=action.dispute_id, answer=result)
         if moved and action.kind == DisputeAction.Kind.RETURN_FUNDS and action.amount:
             after_commit(notify.dispute_funds_returned, action)
     return action

@@ -164,16 +164,20 @@ def dispute_apply(obj: dict, *, event_created: int = 0) -> Dispute | None:
     return dispute
 
 
-def dispute_status_answered(*, dispute_id: int, status: str) -> None:
-    """(In a transaction) Stripe's answer to staff's submission or acceptance is the
-    dispute as it now stands (under review; lost, or an inquiry closed): recorded at
-    once, with what a move to it brings (held transfers released, everyone told), so
-    staff are not offered to answer again before the webhook, and the webhook, when
-    it comes, finds nothing left to do."""
-    dispute = Dispute.objects.select_for_update().get(pk=dispute_id)
-    before = (dispute.status, dispute.funds_withdrawn, dispute.funds_reinstated)
-    if transition_locked(dispute, status, may_be_late=True):
-        _after_change(dispute, payments_of(dispute.stripe_charge_id), before, False)
+def dispute_answered(*, dispute_id: int, answer: dict) -> None:
+    """Stripe's answer to staff's submission or acceptance is the dispute as it now
+    stands (under review; lost, or an inquiry closed): applied at once like a webhook
+    snapshot older than any seen (its money flags, its status), with what that
+    brings (recovery, held transfers released, everyone told), so staff are not
+    offered to answer again before the webhook, which then finds nothing to do."""
+    dispute = Dispute.objects.get(pk=dispute_id)
+    known = {
+        "charge": dispute.stripe_charge_id,
+        "payment_intent": dispute.stripe_payment_intent_id,
+        "amount": dispute.amount,
+        "currency": dispute.currency,
+    }
+    dispute_apply({**known, **answer, "id": dispute.stripe_dispute_id}, event_created=0)
 
 
 def _save_changed(dispute: Dispute, fields: dict) -> None:

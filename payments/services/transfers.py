@@ -77,10 +77,11 @@ def transfer_execute(*, transfer_id: int) -> Transfer:
     transfer = Transfer.objects.get(pk=transfer_id)
     if transfer.status != Transfer.Status.PENDING:
         return transfer
-    if transfer.dispatches > 1:
-        # Handed out before: that try may have reached Stripe with its answer lost (a
-        # refusal is final and left nothing). If it made the transfer, that is
-        # recorded: never held back, nor sent again for less.
+    disputed = Dispute.objects.filter(stripe_charge_id=transfer.source_charge).exists()
+    if disputed or transfer.dispatches > 1:
+        # An earlier try may have reached Stripe with its answer lost (a staff retry
+        # restarts the count, so a disputed charge always asks). If it made the
+        # transfer, that is recorded: never held back, nor sent again for less.
         made = _made_at_stripe(transfer)
         if made is not None:
             return transfer_record(made) or transfer

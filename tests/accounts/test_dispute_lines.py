@@ -86,3 +86,31 @@ def test_the_sales_totals_show_what_disputes_kept(client):
     assert usd["disputed"] == -(5_400 - 1_000 + 1_500)
     client.force_login(seller)
     assert "-$59.00" in client.get(reverse("accounts:dashboard")).content.decode()
+
+
+def test_a_debit_of_two_disputes_counts_once_and_withheld_money_counts():
+    from payments.models import Transfer
+
+    seller = ContractorFactory()
+    payment, dispute = disputed_payment(seller)
+    _, other = disputed_payment(seller, "again")
+    debit = ContractorDebit.objects.create(
+        contractor=seller, amount=1_000, currency="usd", reason="x", method="account_debit"
+    )
+    ContractorDebit.objects.filter(pk=debit.pk).update(status="succeeded")
+    dispute.debits.add(debit)
+    other.debits.add(debit)
+    Transfer.objects.create(
+        payment=payment,
+        amount=0,
+        withheld=5_400,
+        status="withheld",
+        currency="usd",
+        destination_account="acct_x",
+        transfer_group="checkout-lines",
+        source_charge="ch_lines",
+    )
+
+    totals = {row["currency"]: row["disputed"] for row in selectors.earning_list(contractor=seller)}
+
+    assert totals == {"usd": -(1_000 + 5_400)}

@@ -736,6 +736,8 @@ def fake_transfer(monkeypatch):
         }
 
     monkeypatch.setattr(gateway, "transfer_create", transfer_create)
+    # A disputed charge's transfer is looked up at Stripe first: none was made before.
+    monkeypatch.setattr(gateway, "transfer_list", lambda **kw: [])
     return calls
 
 
@@ -908,7 +910,7 @@ def test_a_transfer_an_earlier_try_made_is_recorded_not_held(monkeypatch, fake_t
     assert fake_transfer == []
 
 
-def test_a_transfer_still_on_hold_after_its_dispute_closed_is_reported():
+def test_a_transfer_still_on_hold_after_its_dispute_closed_is_reported(fake_transfer):
     from payments.models import Transfer
 
     _, second = disputed_before_second_fulfils()
@@ -957,3 +959,27 @@ def test_stripe_unreachable_for_a_file_is_a_message_and_accepting_attaches_nothi
     accepted = client.post(url, {"attach_receipt": "on", "accept": "1"})
     assert accepted.status_code == 302  # no file is made for an acceptance
     assert DisputeAction.objects.get().kind == "accept"
+
+
+def test_an_acceptance_answered_before_the_withdrawal_webhook_recovers_once(
+    payment, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Stripe's answer to "accept" carries the withdrawal: recovery happens then, and
+    the funds_withdrawn webhook that comes later takes nothing more."""
+    dispute = apply(snapshot(), 100)  # opened, the money not withdrawn yet (as we know)
+    action = dispute_actions.dispute_accept(dispute_id=dispute.pk, user_id=None)
+    answer = snapshot("lost", withdrawn=True)
+    monkeypatch.setattr(gateway, "dispute_close", lambda **kw: answer)
+    with django_capture_on_commit_callbacks():
+        dispute_actions.dispute_action_execute(action_id=action.pk)
+    dispute.refresh_from_db()
+    assert (dispute.status, dispute.funds_withdrawn, dispute.recovery_decided) == (
+        "lost",
+        True,
+        True,
+    )
+    assert ContractorDebit.objects.count() == 1
+
+    apply(snapshot("needs_response", withdrawn=True), 150)  # the webhook, late
+    apply(snapshot("lost", withdrawn=True), 200)
+    assert ContractorDebit.objects.count() == 1

@@ -219,6 +219,26 @@ def test_the_address_is_fixed_once_the_checkout_is_paid(buyer, monkeypatch):
     assert Order.objects.get(checkout_id=checkout_id).shipping_city == "New York"
 
 
+def test_paid_in_another_tab_while_stripe_was_told_the_order_still_takes_it(buyer, monkeypatch):
+    """The buyer confirms in another tab right after Stripe took the new address: the
+    payment is authorised with it, so the order must say it too."""
+    checkout_id = checkout_create(buyer=buyer, items=[(shipped_product().pk, 1)])
+    checkout_ship_to(buyer=buyer, checkout_id=checkout_id, address=Address(**address()))
+    Payment.objects.filter(order__checkout_id=checkout_id).update(stripe_payment_intent_id="pi_1")
+
+    def told_then_paid(**kwargs):
+        # The webhook of the other tab's payment lands before our lock is taken.
+        Payment.objects.filter(stripe_payment_intent_id="pi_1").update(status="authorized")
+        Order.objects.filter(checkout_id=checkout_id).update(status=Order.Status.AUTHORIZED)
+
+    monkeypatch.setattr(gateway, "payment_intent_shipping_update", told_then_paid)
+    taken = checkout_ship_to(
+        buyer=buyer, checkout_id=checkout_id, address=Address(**address(city="Albany"))
+    )
+    assert taken == 1
+    assert Order.objects.get(checkout_id=checkout_id).shipping_city == "Albany"
+
+
 def test_stripe_unreachable_leaves_the_address_as_it_was(buyer, monkeypatch):
     def unreachable(**kwargs):
         raise gateway.GatewayUnavailable("down")
