@@ -13,11 +13,12 @@ import uuid
 from dataclasses import asdict, dataclass
 
 from django.db import transaction
+from django.db.models import Prefetch
 
 from accounts.models import User
 from payments.models import Payment
 
-from .models import Order, SavedAddress
+from .models import Order, OrderItem, SavedAddress
 from .selectors import PAYABLE_ORDER_STATUSES, PAYABLE_PAYMENT_STATUSES
 
 FIELDS = ("name", "line1", "line2", "city", "postal_code", "state", "country")
@@ -106,8 +107,13 @@ def checkout_address_needed(*, buyer: User, checkout_id: uuid.UUID) -> bool:
 
 
 def checkout_shipping_orders(*, buyer: User, checkout_id: uuid.UUID) -> list[Order]:
-    """The checkout's unpaid orders that ship (empty: nothing asks for an address)."""
-    return [order for order in _unpaid(buyer, checkout_id) if order.requires_shipping]
+    """The checkout's unpaid orders that ship (empty: nothing asks for an address),
+    with their items and sellers, as the address page lists them."""
+    return list(
+        _shippable(buyer, checkout_id)
+        .select_related("seller__profile")
+        .prefetch_related(Prefetch("items", queryset=OrderItem.objects.order_by("pk")))
+    )
 
 
 def _unpaid(buyer: User, checkout_id: uuid.UUID) -> list[Order]:

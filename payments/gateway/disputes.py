@@ -58,10 +58,16 @@ def dispute_update(
         before = _submissions(dispute_retrieve(dispute=dispute))
 
         def submitted() -> dict | None:
+            # Ours: one more submission than before this call, or (a retry, after an
+            # earlier call's answer was lost) no longer open *and* holding what we
+            # sent. A dispute closed otherwise (its deadline passed, answered from
+            # Stripe's dashboard) did not take this evidence.
             current = dispute_retrieve(dispute=dispute)
-            if current.get("status") not in OPEN or _submissions(current) > before:
+            held = current.get("evidence") or {}
+            ours = all(held.get(name) == value for name, value in evidence.items() if value)
+            if _submissions(current) > before or (current.get("status") not in OPEN and ours):
                 return current
-            return None  # still open, nothing more submitted: nothing was written
+            return None
 
         find = submitted
 
@@ -184,9 +190,7 @@ def dispute_transfer_reverse(
         lambda options: _core.stripe_client().v1.transfers.reversals.create(
             transfer, {"amount": amount, "metadata": metadata}, options
         ),
-        lambda: found(
-            "transfer_reversal_find",
-            lambda: _core.stripe_client().v1.transfers.reversals.list(transfer, {"limit": 100}),
-            metadata=metadata,
+        lambda: dispute_transfer_reversal_made(
+            transfer=transfer, dispute_id=dispute_id, action_id=action_id
         ),
     )

@@ -64,7 +64,11 @@ def webhook_endpoint_create(
         "webhook_endpoint_create",
         idempotency_key,
         lambda options: _core.stripe_client().v1.webhook_endpoints.create(params, options),
-        lambda: having(webhook_endpoint_list(), url=url, metadata=metadata),
+        # The version too: an older endpoint at the same URL (the one being replaced,
+        # its secret deployed) is not the one this call made.
+        lambda: having(
+            webhook_endpoint_list(), url=url, metadata=metadata, api_version=PINNED_API_VERSION
+        ),
     )
 
 

@@ -193,7 +193,9 @@ def evidence_file_attach(*, dispute_id: int, field: str, upload: IO[bytes], file
     try:
         uploaded = gateway.dispute_evidence_upload(
             file=_bytes_io(data),
-            filename=filename[:100] or "evidence",
+            # Named by its content too: after a 500, Stripe's file list is searched by
+            # name and size, which another evidence file could share.
+            filename=f"{digest[:12]}-{filename[:80] or 'evidence'}",
             idempotency_key=f"dispute-{dispute_id}-file-{field}-{digest}",
         )
     except gateway.GatewayRejected as exc:

@@ -226,3 +226,27 @@ def test_an_expired_authorisation_expires_the_order_through_the_webhook(sandbox)
     payment.refresh_from_db()
     assert payment.status == Payment.Status.CANCELED
     assert Order.objects.get(pk=payment.order_id).status == Order.Status.EXPIRED
+
+
+def test_a_dispute_closed_without_our_evidence_is_not_taken_for_our_submission(sandbox):
+    """The submission's 500 was real (nothing written), and the dispute was decided
+    meanwhile: the look-up must not say our evidence went through."""
+    dispute = disputed(sandbox)
+    path = f"/v1/disputes/{dispute}"
+    fail(sandbox, path, "500")
+    with pytest.raises(gateway.GatewayUnavailable):
+        gateway.dispute_update(
+            dispute=dispute,
+            evidence={"product_description": "A bowl"},
+            submit=True,
+            idempotency_key="dispute-action-9",
+        )
+    sandbox.control("POST", f"/_sandbox/disputes/{dispute}/resolve", {"outcome": "lost"})
+
+    with pytest.raises(gateway.GatewayRejected, match="closed"):
+        gateway.dispute_update(
+            dispute=dispute,
+            evidence={"product_description": "A bowl"},
+            submit=True,
+            idempotency_key="dispute-action-9",
+        )

@@ -110,6 +110,33 @@ def test_an_endpoint_in_another_api_version_is_replaced_and_named(sandbox):
     assert "STRIPE_WEBHOOK_SECRET=whsec_" in output
 
 
+def test_a_500_never_takes_the_endpoint_being_replaced_for_the_new_one(sandbox):
+    """The old-version endpoint has our URL and metadata: after a 500 that made nothing,
+    the look-up must not take it for the one just asked for (and delete it, the live
+    endpoint whose secret is deployed, for having no secret)."""
+    from payments.gateway import keys
+
+    client = sandbox.client()
+    old = client.v1.webhook_endpoints.create(
+        params={
+            "url": f"{BASE}/payments/webhooks/stripe/",
+            "enabled_events": ["charge.refunded"],
+            "api_version": "2023-08-16",
+            "metadata": {"marketplace_endpoint": "platform", "install": keys.install_prefix()},
+        }
+    )
+    sandbox.control(
+        "POST",
+        "/_sandbox/faults",
+        {"method": "POST", "path": "/v1/webhook_endpoints", "kind": "500", "count": 1},
+    )
+
+    with pytest.raises(CommandError, match="unreachable"):
+        setup()
+
+    assert client.v1.webhook_endpoints.retrieve(old.id).id == old.id  # still there
+
+
 def test_a_bad_base_url_is_refused(sandbox):
     with pytest.raises(CommandError, match="http"):
         call_command("stripe_setup", "--base-url", "shop.test", stdout=io.StringIO())
