@@ -15,6 +15,7 @@ from core.client_ip import client_ip
 from payments import gateway
 from payments.services import connect
 from payments.services import onboarding as onboarding_service
+from shop.pay_messages import gateway_error_message
 
 from . import kept_uploads, selectors
 from .connect_forms import DOCUMENT_FIELDS, CustomOnboardingForm
@@ -52,8 +53,9 @@ def onboarding(request):
         return _onboarding_page(request, None)
     try:
         due = onboarding_service.requirements_due(user_id=request.user.pk)
-    except gateway.GatewayError as exc:  # unreachable, or refused: said in words
-        messages.error(request, exc.user_message)
+    except gateway.GatewayError as exc:  # unreachable, or refused: said in our words
+        logger.warning("Requirements of user %s not read: %s", request.user.pk, exc)
+        messages.error(request, gateway_error_message(exc))
         return redirect("accounts:dashboard")
     posted = request.method == "POST"
     files = kept_uploads.files_with_kept(request, ONBOARDING_FORM, DOCUMENT_FIELDS)
@@ -200,7 +202,6 @@ def dashboard(request):
         "disabled_reason": disabled_reason_label(requirements.get("disabled_reason")),
         "email_verified": selectors.email_verified(user),
         "balances": selectors.balance_list(contractor=user),
-        "payouts": selectors.payout_list(contractor=user),
         "payout_outlook": selectors.payout_outlook_get(contractor=user),
         "payout_history": selectors.payout_history(contractor=user),
         "payout_requests": selectors.payout_request_open_list(contractor=user),

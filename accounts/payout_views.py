@@ -1,6 +1,7 @@
 """Contractors' payouts on the dashboard: re-read the schedule and pending money from
 Stripe, and "Pay out now" for accounts on a manual schedule."""
 
+import logging
 import re
 
 from django.contrib import messages
@@ -12,8 +13,11 @@ from django.views.decorators.http import require_POST
 from core.money import format_amount
 from payments import gateway
 from payments.services import payouts
+from shop.pay_messages import gateway_error_message
 
 from .connect_views import contractor_required
+
+logger = logging.getLogger(__name__)
 
 CURRENCY = re.compile(r"^[a-z]{3}$")
 
@@ -28,10 +32,9 @@ def payouts_refresh(request):
     """Re-read the payout schedule, balance and pending money (throttled by the service)."""
     try:
         payouts.payout_outlook_refresh(user_id=request.user.pk)
-    except gateway.GatewayUnavailable:
-        messages.error(request, gateway.GatewayUnavailable.user_message)
-    except gateway.GatewayRejected as exc:
-        messages.error(request, f"Stripe could not tell us your payout details: {exc.user_message}")
+    except gateway.GatewayError as exc:  # Stripe's own wording is logged, not shown
+        logger.warning("Payout details of user %s not read: %s", request.user.pk, exc)
+        messages.error(request, gateway_error_message(exc))
     else:
         messages.info(request, "Payout details updated.")
     return _back()

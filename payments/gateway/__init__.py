@@ -10,8 +10,8 @@ the SDK's classes. Never call these inside an open database transaction or
 while holding a row lock: they wait on the network.
 
 Callers use `payments.gateway.<function>` only; the modules inside are how the
-gateway is filed (buyers, payment_methods, connect, payouts, webhooks; _core is what they
-share).
+gateway is filed (buyers, payment_methods, connect, payouts, disputes, webhooks; _core
+and keys are what they share).
 """
 
 from __future__ import annotations

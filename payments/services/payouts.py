@@ -28,7 +28,7 @@ from notifications import events as notify
 from payments import gateway
 from payments.models import BalanceSnapshot, PayoutRequest, PayoutSchedule
 
-from .connect import balance_refresh, payout_apply
+from .connect import account_sync, balance_refresh, payout_apply
 
 logger = logging.getLogger(__name__)
 
@@ -98,10 +98,12 @@ def payout_outlook_refresh(*, user_id: int, force: bool = False) -> PayoutSchedu
     fetched = stored.pending_fetched_at if stored else None
     if not force and fetched is not None and fetched > fresh_after:
         return stored
-    account = gateway.account_retrieve(account=profile.stripe_id)
+    # The whole account, not only its schedule: `payouts_enabled` (which "Pay out
+    # now" checks) and the requirements come with it (connect.profile_apply_account).
+    account_sync(user_id=user_id)
     pending = gateway.balance_pending_list(account=profile.stripe_id)
     balance_refresh(user_id=user_id, force=force)
-    schedule = payout_schedule_apply(account=account)
+    schedule = PayoutSchedule.objects.filter(account=profile.stripe_id).first()
     if schedule is not None:
         schedule.pending_funds = _pending_by_day(pending)
         schedule.pending_fetched_at = timezone.now()
@@ -153,7 +155,7 @@ def payout_now_request(*, user_id: int, currency: str) -> tuple[PayoutRequest, b
     profile = _payable_account(user_id)
     try:
         balance_refresh(user_id=user_id, force=True)
-    except gateway.GatewayUnavailable:
+    except gateway.GatewayError:  # unreachable or refused: Stripe checks it on sending
         logger.info("Balance of user %s not re-read before a payout request", user_id)
     try:
         with transaction.atomic():

@@ -8,6 +8,7 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
+from accounts.models import UserProfile
 from notifications.models import Notification
 from payments import dispatch, gateway, tasks
 from payments.models import BalanceSnapshot, Payout, PayoutRequest, PayoutSchedule
@@ -310,3 +311,48 @@ def test_the_outlook_refresh_reads_schedule_and_pending_money_at_a_bounded_rate(
     assert (account.call_count, pending.call_count) == (1, 1)
     account.assert_called_with(account=ACCOUNT)
     pending.assert_called_with(account=ACCOUNT)
+
+
+def test_the_outlook_refresh_brings_the_whole_account_up_to_date(seller, stripe, monkeypatch):
+    """Not only the schedule: a contractor whose payouts Stripe enabled again can use
+    "Pay out now" after "Refresh payouts"."""
+    UserProfile.objects.filter(user=seller).update(payouts_enabled=False)
+    monkeypatch.setattr(
+        gateway,
+        "account_retrieve",
+        lambda **kw: {
+            "id": ACCOUNT,
+            "charges_enabled": True,
+            "payouts_enabled": True,
+            "details_submitted": True,
+            "requirements": {"currently_due": []},
+            "settings": {"payouts": {"schedule": {"interval": "manual"}}},
+        },
+    )
+    monkeypatch.setattr(gateway, "balance_pending_list", lambda **kw: [])
+
+    payouts.payout_outlook_refresh(user_id=seller.pk, force=True)
+
+    assert UserProfile.objects.get(user=seller).payouts_enabled
+    assert payouts.payout_now_request(user_id=seller.pk, currency="usd")[1]
+
+
+def test_a_balance_read_stripe_refuses_still_asks_for_the_payout(seller, stripe, monkeypatch):
+    """Before: a refused re-read escaped as a 500. Stripe checks the balance anyway
+    when the payout is sent."""
+    on_schedule(seller)
+    BalanceSnapshot.objects.create(
+        contractor=seller,
+        account=ACCOUNT,
+        currency="usd",
+        available_amount=7_470,
+        pending_amount=0,
+        fetched_at=timezone.now(),
+    )
+
+    def refused(**kwargs):
+        raise gateway.GatewayRejected("No such account", code="resource_missing", status=404)
+
+    monkeypatch.setattr(gateway, "balance_retrieve", refused)
+    request, created = payouts.payout_now_request(user_id=seller.pk, currency="usd")
+    assert (created, request.amount) == (True, 7_470)

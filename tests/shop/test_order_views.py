@@ -108,3 +108,14 @@ def test_sales_list_filters_by_status_and_ignores_an_unknown_one(client):
     assert buyers("authorized") == {payment.order_id}
     assert buyers("pending") == {pending.pk}
     assert buyers("lost") == buyers("") == {payment.order_id, pending.pk}
+
+
+def test_a_service_fulfilled_with_a_tracking_number_keeps_none():
+    from shop.services import order_fulfil
+
+    payment = authorised_order()
+    order = payment.order
+    assert not order.requires_shipping
+    order_fulfil(order_id=order.pk, seller=order.seller, carrier="UPS", tracking_number="1Z9")
+    order.refresh_from_db()
+    assert (order.carrier, order.tracking_number) == ("", "")
