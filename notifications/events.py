@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from urllib.parse import urljoin
 
 from django.conf import settings
-from django.db.models import Prefetch
 from django.urls import reverse
 
 from accounts.models import User
@@ -47,12 +46,11 @@ def _order_items(order) -> list[EmailItem]:
     queries. A mail client has no page to resolve a path against, so the storage's
     address is made absolute with SITE_URL (unchanged when it already has a host, e.g.
     a CDN's MEDIA_URL)."""
-    from shop.models import Product
-    from shop.selectors import _with_cover
+    from shop.selectors import items_with_covers
 
-    products = Prefetch("product", queryset=_with_cover(Product.objects.all()))
+    items_with_covers([order])
     items = []
-    for item in order.items.order_by("pk").prefetch_related(products):
+    for item in order.items.all():
         cover = item.product.cover if item.product else None
         items.append(
             EmailItem(

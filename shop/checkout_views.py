@@ -10,7 +10,6 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,7 +34,7 @@ from .checkout import (
     PreparedPayment,
     checkout_prepare,
 )
-from .models import Order, OrderItem, Product
+from .models import Order
 from .services import CheckoutError
 from .shipping import checkout_address_needed
 
@@ -146,7 +145,7 @@ def _pay_page(request, checkout: CheckoutPayment) -> dict:
         "chooseCardUrl": reverse("accounts:payment_method_choose"),
     }
     saved_cards = _saved_cards(request.user)
-    _with_item_photos(checkout.payments)
+    selectors.items_with_covers([payment.order for payment in checkout.payments])
     return {
         "saved_cards": saved_cards,
         "preselected_card": buyer_card_preselected(saved_cards),
@@ -159,17 +158,6 @@ def _pay_page(request, checkout: CheckoutPayment) -> dict:
         "stripe_js_url": settings.STRIPE_JS_URL,
         "checkout_id": checkout.checkout_id,
     }
-
-
-def _with_item_photos(payments: list[Payment]) -> None:
-    """Load the orders' items, each with its product's first photo (`Product.cover`),
-    in two queries however many orders and items the checkout has: the page shows a
-    thumbnail per item. An item whose product was deleted has no product, so no photo."""
-    prefetch_related_objects(
-        [payment.order for payment in payments],
-        Prefetch("items", queryset=OrderItem.objects.order_by("pk")),
-        Prefetch("items__product", queryset=selectors._with_cover(Product.objects.all())),
-    )
 
 
 def _intents_config(checkout: CheckoutPayment) -> tuple[list[dict], list[int]]:
